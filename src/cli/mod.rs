@@ -1,0 +1,102 @@
+//! Command-line interface: argument parsing, exit codes, and the user-facing text.
+//!
+//! Exit codes: 0 success; 2 bad input (scenario, override, usage); 1 a run that failed.
+
+mod run;
+mod validate;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use diaspora::scenario::{Override, ScenarioError};
+
+/// diaspora: simulate emigration, transit, resettlement and onward migration.
+#[derive(Parser, Debug)]
+#[command(name = "diaspora", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a scenario's replicates and write series.csv, summary.csv and manifest.toml.
+    Run(run::RunArgs),
+    /// Check a scenario and print a one-screen summary.
+    Validate(validate::ValidateArgs),
+}
+
+/// Scenario file plus overrides, shared by commands that read a scenario.
+#[derive(Args, Debug, Clone)]
+pub struct ScenarioArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Override any scenario value by its dotted key path, e.g. --set hosts.GBR.recognition=0.4
+    #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+    pub set: Vec<String>,
+}
+
+impl ScenarioArgs {
+    fn overrides(&self) -> Result<Vec<Override>, CliError> {
+        self.set
+            .iter()
+            .map(|s| Override::parse(s).map_err(CliError::from))
+            .collect()
+    }
+}
+
+/// An error with its exit code.
+#[derive(Debug)]
+pub enum CliError {
+    /// Bad input: exit 2.
+    Input(String),
+    /// A failed run: exit 1.
+    Failure(anyhow::Error),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Input(_) => 2,
+            CliError::Failure(_) => 1,
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CliError::Input(m) => f.write_str(m),
+            CliError::Failure(e) => write!(f, "{e:#}"),
+        }
+    }
+}
+
+impl From<ScenarioError> for CliError {
+    fn from(e: ScenarioError) -> Self {
+        CliError::Input(e.to_string())
+    }
+}
+
+impl From<anyhow::Error> for CliError {
+    fn from(e: anyhow::Error) -> Self {
+        CliError::Failure(e)
+    }
+}
+
+pub fn dispatch(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Run(a) => run::run(a),
+        Command::Validate(a) => validate::validate(a),
+    }
+}
+
+/// A rayon pool with `threads` workers (0 = one per core).
+pub fn pool(threads: usize) -> Result<rayon::ThreadPool, CliError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| CliError::Failure(anyhow::anyhow!("cannot start {threads} threads: {e}")))
+}

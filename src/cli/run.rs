@@ -1,0 +1,181 @@
+//! `diaspora run`: simulate a scenario's replicates and write the run directory.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+
+use diaspora::ensemble::{self, EnsembleResult};
+use diaspora::observe::Sex;
+use diaspora::output::{self, Manifest};
+use diaspora::scenario::{Override, Scenario};
+
+use super::{CliError, ScenarioArgs, pool};
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+    /// Output folder (default: output/<scenario name>/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Master seed (overrides run.seed).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Number of replicates (overrides run.replicates).
+    #[arg(long)]
+    replicates: Option<u32>,
+    /// Worker threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Observed data folder for the printed comparison.
+    #[arg(long, default_value = "data/observed")]
+    observed: PathBuf,
+}
+
+pub fn run(args: RunArgs) -> Result<(), CliError> {
+    let mut overrides = args.scenario.overrides()?;
+    if let Some(seed) = args.seed {
+        if seed > i64::MAX as u64 {
+            return Err(CliError::Input(format!(
+                "--seed: expected a seed in 0..=2^63-1, found {seed}"
+            )));
+        }
+        overrides.push(Override::integer("run.seed", seed as i64));
+    }
+    if let Some(r) = args.replicates {
+        overrides.push(Override::integer("run.replicates", i64::from(r)));
+    }
+    let scenario = Scenario::load(&args.scenario.scenario, &overrides)?;
+    let pool = pool(args.threads)?;
+    let threads = pool.current_num_threads();
+    let result = pool
+        .install(|| ensemble::run(&scenario))
+        .context("the run failed; nothing was written")?;
+
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join(&scenario.name));
+    let files = render(&scenario, &result, threads, &args.scenario.set)?;
+    output::write_files(&dir, &files)
+        .with_context(|| format!("cannot write to {}", dir.display()))?;
+
+    let total = result.total();
+    println!(
+        "{}: {} replicate(s), {} agents, {:.1} M agent-months in {:.2} s on {threads} thread(s)",
+        scenario.name,
+        scenario.run.replicates,
+        total.agents_created,
+        total.agent_months as f64 / 1e6,
+        result.seconds
+    );
+    println!(
+        "wrote {}/{{series.csv, summary.csv, manifest.toml, scenario.toml}}",
+        dir.display()
+    );
+    print_headline(&scenario, &result, &args.observed);
+    Ok(())
+}
+
+/// The four output files, as bytes.
+fn render(
+    scenario: &Scenario,
+    result: &EnsembleResult,
+    threads: usize,
+    sets: &[String],
+) -> Result<Vec<(&'static str, Vec<u8>)>, CliError> {
+    let layout = &result.plan.layout;
+    let reps: Vec<(u32, &[_])> = result
+        .replicates
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (i as u32, r.as_slice()))
+        .collect();
+    let series = output::series_csv(layout, &reps);
+    let rows: Vec<&[_]> = result.replicates.iter().map(Vec::as_slice).collect();
+    let summary = output::summary_csv(layout, &output::summarise(&rows));
+    let total = result.total();
+    let manifest = Manifest {
+        crate_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: scenario.name.clone(),
+        scenario_file: scenario.path.display().to_string(),
+        scenario_hash: scenario.hash.clone(),
+        seed: scenario.run.seed,
+        replicates: scenario.run.replicates,
+        threads,
+        agents_created: total.agents_created,
+        agent_months: total.agent_months,
+        events: total.events,
+        wall_time_seconds: (result.seconds * 1000.0).round() / 1000.0,
+        overrides: sets.to_vec(),
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+    };
+    let manifest = toml::to_string(&manifest).map_err(|e| CliError::Failure(e.into()))?;
+    Ok(vec![
+        ("series.csv", series),
+        ("summary.csv", summary),
+        ("manifest.toml", manifest.into_bytes()),
+        ("scenario.toml", scenario.resolved.clone().into_bytes()),
+    ])
+}
+
+/// Prints simulated (median, 90% band) against observed for the first declared arrivals series.
+fn print_headline(scenario: &Scenario, result: &EnsembleResult, observed_dir: &Path) {
+    use diaspora::observe::Count;
+    let Some(spec) = scenario
+        .observation
+        .series
+        .iter()
+        .find(|s| s.count == Count::Arrivals)
+    else {
+        return;
+    };
+    let Some(&place) = spec.places.first() else {
+        return;
+    };
+    let layout = &result.plan.layout;
+    let Some(series) = layout.series.iter().position(|n| *n == spec.name) else {
+        return;
+    };
+    let place_id = &scenario.observation.place_ids[usize::from(place)];
+    let observed = diaspora::observed::load(observed_dir).ok();
+    let obs = observed
+        .as_ref()
+        .and_then(|o| o.get(&spec.name, place_id, "total"));
+    let rows: Vec<&[_]> = result.replicates.iter().map(Vec::as_slice).collect();
+    let summary = output::summarise(&rows);
+    println!();
+    println!(
+        "{} at {place_id} (simulated median [90% band] vs observed):",
+        spec.name
+    );
+    println!("  year   simulated                 observed   ratio");
+    for r in summary.iter().filter(|r| {
+        usize::from(r.key.series) == series && r.key.place == place && r.key.sex == Sex::Total
+    }) {
+        let y = r.key.year;
+        if !(y % 5 == 0 || (2019..=2022).contains(&y) || y == scenario.run.end_year) {
+            continue;
+        }
+        let band = format!("{:.0} [{:.0}–{:.0}]", r.p50, r.p05, r.p95);
+        match obs.and_then(|o| o.get(&y)) {
+            Some(p) => {
+                let ratio = if p.value > 0.0 {
+                    format!("{:.2}", r.p50 / p.value)
+                } else {
+                    "-".into()
+                };
+                println!("  {y}   {band:<25} {:>8}   {ratio}", p.value);
+            }
+            None => println!("  {y}   {band:<25} {:>8}", "—"),
+        }
+    }
+    if obs.is_none() {
+        println!(
+            "  (no observed {} found in {})",
+            spec.name,
+            observed_dir.display()
+        );
+    }
+}

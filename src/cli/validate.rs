@@ -1,0 +1,84 @@
+//! `diaspora validate`: check a scenario and summarise it on one screen.
+
+use clap::Args;
+
+use diaspora::engine::PlaceKind;
+use diaspora::scenario::Scenario;
+
+use super::{CliError, ScenarioArgs};
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+}
+
+pub fn validate(args: ValidateArgs) -> Result<(), CliError> {
+    let overrides = args.scenario.overrides()?;
+    let s = Scenario::load(&args.scenario.scenario, &overrides)?;
+    let m = &s.model;
+    println!("{} — {}", s.name, s.description);
+    println!("file       {} (hash {})", s.path.display(), &s.hash[..16]);
+    println!(
+        "years      {}–{} monthly ({} months); seed {}; {} replicate(s); {} person(s) per agent",
+        s.run.start_year,
+        s.run.end_year,
+        m.months(),
+        s.run.seed,
+        s.run.replicates,
+        s.run.persons_per_agent
+    );
+    for kind in [
+        PlaceKind::Origin,
+        PlaceKind::Transit,
+        PlaceKind::Resettlement,
+        PlaceKind::Host,
+    ] {
+        let ids: Vec<&str> = m
+            .places
+            .iter()
+            .filter(|p| p.kind == kind)
+            .map(|p| p.id.as_str())
+            .collect();
+        println!(
+            "{:<10} {}",
+            format!("{kind:?}").to_lowercase(),
+            ids.join(" ")
+        );
+    }
+    println!("routes     {}", m.routes.len());
+    let reporting: Vec<&str> = s
+        .raw
+        .hosts
+        .iter()
+        .filter(|(_, h)| h.reports)
+        .map(|(id, _)| id.as_str())
+        .collect();
+    println!(
+        "hosts      {} ({} reporting: {})",
+        s.raw.hosts.len(),
+        reporting.len(),
+        reporting.join(" ")
+    );
+    println!(
+        "events     {}",
+        if s.raw.events.is_empty() { "none" } else { "" }
+    );
+    for (name, e) in &s.raw.events {
+        let state = if e.enabled { "" } else { " [disabled]" };
+        println!("  {name:<34} {}–{}{state}  {}", e.from, e.to, e.description);
+    }
+    let series: Vec<&str> = s
+        .observation
+        .series
+        .iter()
+        .map(|x| x.name.as_str())
+        .collect();
+    println!("observes   {}", series.join(" "));
+    println!(
+        "free parameters: {} numeric values settable with --set",
+        s.numeric_values().len()
+    );
+    println!("ok");
+    Ok(())
+}

@@ -1,0 +1,31 @@
+//! The simulation engine: agents, their life-course state machine, and the month loop.
+//!
+//! The engine reads a [`Model`] (places, routes, per-year parameters) and reports [`YearTally`]s
+//! to an [`Observer`]. It knows kinds of places and kinds of counts, never a country, a file or
+//! a publisher; it never imports `scenario`, `observe`, `output` or the CLI.
+//!
+//! * `model` — the input the engine reads;
+//! * `agents` — column-wise agent storage in fixed-size blocks with event calendars;
+//! * `hazard` — waiting times under piecewise-constant hazards (one draw per state entry);
+//! * `tables` — per-year hazard and route-choice lookups built once per model;
+//! * `step` — the life-course state machine for one block and one month;
+//! * `sim` — the month loop, ensembles, and the conservation check;
+//! * `rng` — random streams keyed by (seed, replicate, purpose, month, block);
+//! * `tally` — states, flows, and the yearly tally handed to observers.
+
+mod agents;
+pub mod hazard;
+pub mod model;
+pub mod rng;
+mod sim;
+mod step;
+mod tables;
+pub mod tally;
+
+pub use agents::BLOCK_SIZE;
+pub use model::{
+    AgeBands, Duration, Host, Model, Origin, Place, PlaceId, PlaceKind, Resettlement, Route,
+    RouteId, Transit, YearSeries,
+};
+pub use sim::{EngineError, RunStats, Simulation};
+pub use tally::{FEMALE, FlowKind, KeepAll, LifeState, MALE, Observer, YearTally};

@@ -1,0 +1,51 @@
+//! Running all replicates of a scenario and collecting their output rows.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::engine::{EngineError, RunStats, Simulation};
+use crate::observe::{Plan, Recorder, Row};
+use crate::scenario::Scenario;
+
+/// The rows of every replicate, in replicate order, and what the runs cost.
+pub struct EnsembleResult {
+    /// Names the rows refer to.
+    pub plan: Arc<Plan>,
+    /// Rows per replicate.
+    pub replicates: Vec<Vec<Row>>,
+    /// Per-replicate statistics.
+    pub stats: Vec<RunStats>,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+impl EnsembleResult {
+    /// Statistics summed over replicates.
+    pub fn total(&self) -> RunStats {
+        self.stats
+            .iter()
+            .copied()
+            .fold(RunStats::default(), |a, b| a + b)
+    }
+}
+
+/// Runs replicates `0..scenario.run.replicates` on the current rayon pool.
+pub fn run(scenario: &Scenario) -> Result<EnsembleResult, EngineError> {
+    let plan = Arc::new(Plan::new(scenario.observation.clone()));
+    let sim = Simulation::new(&scenario.model);
+    let start = Instant::now();
+    let results = sim.run_ensemble(scenario.run.seed, 0, scenario.run.replicates, |_| {
+        Recorder::new(plan.clone())
+    })?;
+    let seconds = start.elapsed().as_secs_f64();
+    let (replicates, stats) = results
+        .into_iter()
+        .map(|(rec, stats)| (rec.rows, stats))
+        .unzip();
+    Ok(EnsembleResult {
+        plan,
+        replicates,
+        stats,
+        seconds,
+    })
+}

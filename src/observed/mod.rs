@@ -1,0 +1,111 @@
+//! Observed series: the project's copies of published data, read into the same naming as the
+//! simulated series (`series`, `place`, `sex`, `year`).
+//!
+//! A missing row is "not reported", never zero: it is simply absent here. A published 5 that
+//! UNHCR uses for any count from 1 to 5 is kept as 5 and flagged (`masked_cells`), so a metric
+//! can treat it as the interval 1–5.
+
+mod project;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use project::load_project_dir;
+
+/// One observed value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Point {
+    /// Published value (a sum where several published cells make one series value).
+    pub value: f64,
+    /// How many of the summed cells were published as a masked 5 ("1 to 5").
+    pub masked_cells: u32,
+}
+
+impl Point {
+    /// Smallest value consistent with the masking (each masked 5 could be 1).
+    pub fn lower(&self) -> f64 {
+        self.value - 4.0 * f64::from(self.masked_cells)
+    }
+}
+
+/// Key of an observed series.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SeriesKey {
+    /// Series name, as in simulated outputs (e.g. `mou_arrivals`).
+    pub series: String,
+    /// Place (ISO3 code).
+    pub place: String,
+    /// `female`, `male` or `total`.
+    pub sex: String,
+}
+
+/// Observed series by key, each a map from year to value.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Observed {
+    /// The data.
+    pub series: BTreeMap<SeriesKey, BTreeMap<i32, Point>>,
+    /// Files read.
+    pub files: Vec<PathBuf>,
+}
+
+impl Observed {
+    /// Adds `value` to the point at `(key, year)` (summing published cells).
+    pub fn add(&mut self, key: SeriesKey, year: i32, value: f64, masked: bool) {
+        let p = self
+            .series
+            .entry(key)
+            .or_default()
+            .entry(year)
+            .or_insert(Point {
+                value: 0.0,
+                masked_cells: 0,
+            });
+        p.value += value;
+        p.masked_cells += u32::from(masked);
+    }
+
+    /// The series `(series, place, sex)`, if observed.
+    pub fn get(&self, series: &str, place: &str, sex: &str) -> Option<&BTreeMap<i32, Point>> {
+        self.series.get(&SeriesKey {
+            series: series.into(),
+            place: place.into(),
+            sex: sex.into(),
+        })
+    }
+
+    /// Merges another set of observations; on a clash the other set wins.
+    pub fn extend(&mut self, other: Observed) {
+        for (k, v) in other.series {
+            self.series.insert(k, v);
+        }
+        self.files.extend(other.files);
+    }
+}
+
+/// A problem reading observed data.
+#[derive(Debug, thiserror::Error)]
+pub enum ObservedError {
+    /// The file cannot be read.
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        /// File.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file is not the expected CSV.
+    #[error("{path}:{line}: {message}")]
+    Format {
+        /// File.
+        path: String,
+        /// Line (1-based; 1 is the header).
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Reads observed data from `path`: a folder in the project's layout (`data/observed/`).
+pub fn load(path: &Path) -> Result<Observed, ObservedError> {
+    load_project_dir(path)
+}

@@ -1,0 +1,318 @@
+//! Reading scenario files: `extends` chains, deep merging, defaults made explicit, and `--set`.
+//!
+//! A scenario may start with `extends = "other.toml"` (a path relative to the file): the other
+//! file is read first and this file's tables are merged into it key by key (arrays and values are
+//! replaced whole). A counterfactual is then a few lines, e.g. switching one event off.
+//!
+//! Overrides (`--set key.path=value`) are applied to the *resolved* document, in which every
+//! default is written out, so any value the schema has — including schedule knots
+//! (`exit.push.values.2`) and event multipliers (`events.famine.multiply.exit.push`) — can be
+//! set, and a path the schema does not have is refused with the keys that do exist.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use toml::{Table, Value};
+
+use super::error::{Location, ScenarioError, SourceFile, Sources};
+use super::raw::RawScenario;
+
+/// One `--set key.path=value`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Override {
+    /// Dotted key path; numeric segments index arrays.
+    pub path: String,
+    /// New value.
+    pub value: Value,
+    /// The argument as typed (for messages).
+    pub arg: String,
+}
+
+impl Override {
+    /// Parses `key.path=value`; the value is read as TOML (number, boolean, string, array or
+    /// inline table), and as a plain string if it is not valid TOML.
+    pub fn parse(arg: &str) -> Result<Override, ScenarioError> {
+        let bad = |message: &str| ScenarioError {
+            location: Location::Set(arg.to_string()),
+            path: String::new(),
+            message: message.to_string(),
+        };
+        let (path, raw) = arg
+            .split_once('=')
+            .ok_or_else(|| bad("expected key.path=value, found no '='"))?;
+        let path = path.trim();
+        if path.is_empty() || path.split('.').any(str::is_empty) {
+            return Err(bad(
+                "expected a dotted key path before '=', like hosts.GBR.recognition",
+            ));
+        }
+        let raw = raw.trim();
+        let value = toml::from_str::<Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| Value::String(raw.to_string()));
+        Ok(Override {
+            path: path.to_string(),
+            value,
+            arg: arg.to_string(),
+        })
+    }
+
+    /// An integer override built in code.
+    pub fn integer(path: &str, value: i64) -> Override {
+        Override {
+            arg: format!("{path}={value}"),
+            path: path.to_string(),
+            value: Value::Integer(value),
+        }
+    }
+
+    /// An override built in code (sweeps, calibration).
+    pub fn number(path: &str, value: f64) -> Override {
+        // Whole numbers are written as integers so that integer fields (years, counts) accept
+        // them; float fields accept integers too.
+        let value = if value.fract() == 0.0 && value.abs() < 1e15 {
+            Value::Integer(value as i64)
+        } else {
+            Value::Float(value)
+        };
+        Override {
+            arg: format!("{path}={value}"),
+            path: path.to_string(),
+            value,
+        }
+    }
+}
+
+/// A scenario read from disk with its defaults explicit, ready for overrides.
+#[derive(Clone, Debug)]
+pub struct Template {
+    /// Where every value came from.
+    pub sources: Sources,
+    /// The resolved document (every default written out).
+    pub table: Table,
+    /// The file named by the user.
+    pub path: PathBuf,
+}
+
+impl Template {
+    /// Reads `path` and everything it extends.
+    pub fn read(path: &Path) -> Result<Template, ScenarioError> {
+        let mut files = Vec::new();
+        let mut tables = Vec::new();
+        let mut seen = HashSet::new();
+        let mut next = Some((path.to_path_buf(), path.display().to_string()));
+        while let Some((file, name)) = next.take() {
+            let canonical = file.canonicalize().unwrap_or_else(|_| file.clone());
+            let text = std::fs::read_to_string(&file).map_err(|e| ScenarioError {
+                location: Location::FileOnly(name.clone()),
+                path: String::new(),
+                message: format!("cannot read scenario: {e}"),
+            })?;
+            if !seen.insert(canonical) {
+                return Err(ScenarioError {
+                    location: Location::FileOnly(name),
+                    path: "extends".into(),
+                    message: "extends chain loops back to a file already read".into(),
+                });
+            }
+            let source = SourceFile::new(name.clone(), text)?;
+            let mut table: Table = toml::from_str(&source.text).map_err(|e| ScenarioError {
+                location: Location::FileOnly(name.clone()),
+                path: String::new(),
+                message: format!("invalid TOML: {}", e.message()),
+            })?;
+            if let Some(parent) = table.remove("extends") {
+                let Value::String(parent) = parent else {
+                    let single = Sources {
+                        files: vec![source],
+                        sets: vec![],
+                    };
+                    return Err(single.error("extends", "expected a file path string"));
+                };
+                let parent_path = file.parent().unwrap_or(Path::new(".")).join(&parent);
+                let parent_name = parent_path.display().to_string();
+                next = Some((parent_path, parent_name));
+            }
+            files.push(source);
+            tables.push(table);
+        }
+        let mut merged = Table::new();
+        for table in tables.into_iter().rev() {
+            merge(&mut merged, table);
+        }
+        let sources = Sources {
+            files,
+            sets: Vec::new(),
+        };
+        let mut raw: RawScenario = deserialize(merged, &sources)?;
+        fill_defaults(&mut raw);
+        let table = Table::try_from(&raw)
+            .map_err(|e| sources.error("", format!("cannot resolve scenario: {e}")))?;
+        Ok(Template {
+            sources,
+            table,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Applies overrides and deserialises the result; the scenario is not yet validated.
+    pub fn resolve(&self, overrides: &[Override]) -> Result<(RawScenario, Sources), ScenarioError> {
+        let mut sources = self.sources.clone();
+        sources.sets = overrides
+            .iter()
+            .map(|o| (o.path.clone(), o.arg.clone()))
+            .collect();
+        let mut table = self.table.clone();
+        for o in overrides {
+            apply(&mut table, o)?;
+        }
+        let raw = deserialize(table, &sources)?;
+        Ok((raw, sources))
+    }
+}
+
+/// Writes values the schema leaves open but that depend on other values (route years).
+fn fill_defaults(raw: &mut RawScenario) {
+    let years = [raw.run.start_year, raw.run.end_year];
+    for route in raw.routes.values_mut() {
+        route.years_open.get_or_insert(years);
+    }
+}
+
+/// Merges `child` into `base`: tables key by key, everything else replaced.
+fn merge(base: &mut Table, child: Table) {
+    for (key, value) in child {
+        match (base.get_mut(&key), value) {
+            (Some(Value::Table(b)), Value::Table(c)) => merge(b, c),
+            (_, v) => {
+                base.insert(key, v);
+            }
+        }
+    }
+}
+
+/// Sets `o.path` in `table`; the path must already exist.
+fn apply(table: &mut Table, o: &Override) -> Result<(), ScenarioError> {
+    let err = |message: String| ScenarioError {
+        location: Location::Set(o.arg.clone()),
+        path: o.path.clone(),
+        message,
+    };
+    let unknown = |seg: &str, here: &str, known: Vec<&str>| {
+        let within = if here.is_empty() {
+            "the scenario".to_string()
+        } else {
+            format!("`{here}`")
+        };
+        err(format!(
+            "unknown key `{seg}` in {within} (expected one of: {})",
+            known.join(", ")
+        ))
+    };
+    let segments: Vec<&str> = o.path.split('.').collect();
+    if !table.contains_key(segments[0]) {
+        return Err(unknown(
+            segments[0],
+            "",
+            table.keys().map(String::as_str).collect(),
+        ));
+    }
+    let mut current = table.get_mut(segments[0]).expect("checked");
+    for depth in 1..segments.len() {
+        let seg = segments[depth];
+        let here = segments[..depth].join(".");
+        current = match current {
+            Value::Table(t) => {
+                if !t.contains_key(seg) {
+                    return Err(unknown(seg, &here, t.keys().map(String::as_str).collect()));
+                }
+                t.get_mut(seg).expect("checked")
+            }
+            Value::Array(a) => {
+                let len = a.len();
+                match seg.parse::<usize>() {
+                    Ok(i) if i < len => &mut a[i],
+                    _ => {
+                        return Err(err(format!(
+                            "`{here}` is an array of {len}: expected an index 0..{len}, found `{seg}`"
+                        )));
+                    }
+                }
+            }
+            _ => {
+                return Err(err(format!(
+                    "`{here}` is a single value: it has no key `{seg}`"
+                )));
+            }
+        };
+    }
+    *current = o.value.clone();
+    Ok(())
+}
+
+/// Deserialises `table` into `T`, locating any error by key path.
+pub fn deserialize<T: DeserializeOwned>(
+    table: Table,
+    sources: &Sources,
+) -> Result<T, ScenarioError> {
+    let value = Value::Table(table);
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let mut path: Vec<String> = e
+            .path()
+            .iter()
+            .map(|seg| match seg {
+                serde_path_to_error::Segment::Seq { index } => index.to_string(),
+                serde_path_to_error::Segment::Map { key } => key.clone(),
+                serde_path_to_error::Segment::Enum { variant } => variant.clone(),
+                serde_path_to_error::Segment::Unknown => "?".to_string(),
+            })
+            .collect();
+        let message = e.inner().message().to_string();
+        let message = explain(&message, &mut path);
+        sources.error(&path.join("."), message)
+    })
+}
+
+/// Rewrites serde's messages into "expected …, found …" form.
+fn explain(message: &str, path: &mut Vec<String>) -> String {
+    let message = message.trim();
+    if let Some(rest) = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))
+    {
+        if let Some((found, expected)) = rest.split_once(", expected ") {
+            return format!("expected {expected}, found {found}");
+        }
+    }
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (field, tail) = rest.split_once('`').unwrap_or((rest, ""));
+        if path.last().map(String::as_str) != Some(field) {
+            path.push(field.to_string());
+        }
+        let expected = tail
+            .trim_start_matches(", ")
+            .replace("expected one of ", "")
+            .replace("expected ", "");
+        let expected = expected.replace('`', "");
+        return if expected.is_empty() || expected.starts_with("there are no fields") {
+            "unknown key (this table takes no keys)".to_string()
+        } else {
+            format!("unknown key (expected one of: {expected})")
+        };
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant `") {
+        let (found, tail) = rest.split_once('`').unwrap_or((rest, ""));
+        let expected = tail
+            .trim_start_matches(", ")
+            .replace("expected one of ", "")
+            .replace("expected ", "");
+        return format!("expected one of {expected}, found `{found}`");
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let field = rest.trim_end_matches('`');
+        return format!("missing required key `{field}`");
+    }
+    message.to_string()
+}

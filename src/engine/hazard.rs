@@ -167,6 +167,50 @@ mod tests {
         assert_eq!(p.parts(34), (0.0, 1.0));
     }
 
+    /// A constant monthly probability p gives a geometric wait: P(T = k) = (1−p)^(k−1) p, mean 1/p.
+    #[test]
+    fn constant_hazard_gives_geometric_waits() {
+        use rand_distr::{Distribution, Exp1};
+        let p = 0.08;
+        let (a, b, f) = constant(hazard(p), 50);
+        let profile = Profile {
+            a: &a,
+            b: &b,
+            f: &f,
+            since: 0,
+        };
+        let mut rng = crate::engine::rng::stream(3, 0, crate::engine::rng::Purpose::External, 0, 0);
+        let n = 200_000;
+        let mut counts = [0u32; 4];
+        let mut sum = 0.0;
+        for _ in 0..n {
+            let e: f64 = Exp1.sample(&mut rng);
+            let wait = next_event(&profile, 0, 600, e).expect("fires") + 1;
+            sum += f64::from(wait);
+            if wait <= 4 {
+                counts[wait as usize - 1] += 1;
+            }
+        }
+        let mean = sum / f64::from(n);
+        // sd of a geometric wait is sqrt(1-p)/p; allow 5 standard errors.
+        let se = (1.0 - p).sqrt() / p / f64::from(n).sqrt();
+        assert!(
+            (mean - 1.0 / p).abs() < 5.0 * se,
+            "mean wait {mean}, expected {}",
+            1.0 / p
+        );
+        for (k, &c) in counts.iter().enumerate() {
+            let expected = (1.0 - p).powi(k as i32) * p;
+            let observed = f64::from(c) / f64::from(n);
+            let se = (expected * (1.0 - expected) / f64::from(n)).sqrt();
+            assert!(
+                (observed - expected).abs() < 5.0 * se,
+                "P(T={}) = {observed}, expected {expected}",
+                k + 1
+            );
+        }
+    }
+
     #[test]
     fn calendar_pieces_accumulate_across_years() {
         let a = vec![0.0, 0.1, 1.0];

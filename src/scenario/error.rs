@@ -63,14 +63,16 @@ pub struct SourceFile {
     /// Its text.
     pub text: String,
     spans: HashMap<String, Range<usize>>,
+    key_spans: HashMap<String, Range<usize>>,
 }
 
 impl SourceFile {
     /// Parses `text` for its spans; a syntax error is reported at its position.
     pub fn new(name: String, text: String) -> Result<SourceFile, ScenarioError> {
         let mut spans = HashMap::new();
+        let mut key_spans = HashMap::new();
         match DeTable::parse(&text) {
-            Ok(table) => index_table("", table.get_ref(), &mut spans),
+            Ok(table) => index_table("", table.get_ref(), &mut spans, &mut key_spans),
             Err(e) => {
                 let at = e.span().map_or(0, |s| s.start);
                 let (line, col) = line_col(&text, at);
@@ -85,12 +87,24 @@ impl SourceFile {
                 });
             }
         }
-        Ok(SourceFile { name, text, spans })
+        Ok(SourceFile {
+            name,
+            text,
+            spans,
+            key_spans,
+        })
     }
 
     /// Position of `path`, if the file writes it.
     pub fn position(&self, path: &str) -> Option<(usize, usize)> {
         self.spans.get(path).map(|s| line_col(&self.text, s.start))
+    }
+
+    /// Position of the key of `path`, if the file writes it.
+    pub fn key_position(&self, path: &str) -> Option<(usize, usize)> {
+        self.key_spans
+            .get(path)
+            .map(|s| line_col(&self.text, s.start))
     }
 }
 
@@ -102,27 +116,31 @@ fn join(prefix: &str, key: &str) -> String {
     }
 }
 
-fn index_table(prefix: &str, table: &DeTable<'_>, spans: &mut HashMap<String, Range<usize>>) {
+type Spans = HashMap<String, Range<usize>>;
+
+fn index_table(prefix: &str, table: &DeTable<'_>, spans: &mut Spans, keys: &mut Spans) {
     for (key, value) in table.iter() {
         let path = join(prefix, key.get_ref());
+        keys.entry(path.clone()).or_insert(key.span());
         // Point at the key for tables (the header line), at the value otherwise.
         let span = match value.get_ref() {
             DeValue::Table(_) => key.span(),
             _ => value.span(),
         };
         spans.entry(path.clone()).or_insert(span);
-        index_value(&path, value.get_ref(), spans);
+        index_value(&path, value.get_ref(), spans, keys);
     }
 }
 
-fn index_value(path: &str, value: &DeValue<'_>, spans: &mut HashMap<String, Range<usize>>) {
+fn index_value(path: &str, value: &DeValue<'_>, spans: &mut Spans, keys: &mut Spans) {
     match value {
-        DeValue::Table(t) => index_table(path, t, spans),
+        DeValue::Table(t) => index_table(path, t, spans, keys),
         DeValue::Array(a) => {
             for (i, item) in a.into_iter().enumerate() {
                 let p = join(path, &i.to_string());
                 spans.entry(p.clone()).or_insert(item.span());
-                index_value(&p, item.get_ref(), spans);
+                keys.entry(p.clone()).or_insert(item.span());
+                index_value(&p, item.get_ref(), spans, keys);
             }
         }
         _ => {}
@@ -152,6 +170,26 @@ impl Sources {
     pub fn error(&self, path: &str, message: impl Into<String>) -> ScenarioError {
         ScenarioError {
             location: self.locate(path),
+            path: path.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// An error about the key at `path` itself (e.g. an unknown key), located at the key.
+    pub fn key_error(&self, path: &str, message: impl Into<String>) -> ScenarioError {
+        let location = self
+            .files
+            .iter()
+            .find_map(|f| {
+                f.key_position(path).map(|(line, col)| Location::File {
+                    file: f.name.clone(),
+                    line,
+                    col,
+                })
+            })
+            .unwrap_or_else(|| self.locate(path));
+        ScenarioError {
+            location,
             path: path.to_string(),
             message: message.into(),
         }
@@ -203,7 +241,7 @@ mod tests {
         let text = "name = \"x\"\n[hosts.GBR]\nrecognition = 1.3\nlist = [1, 2]\n";
         let f = SourceFile::new("a.toml".into(), text.into()).unwrap();
         assert_eq!(f.position("hosts.GBR.recognition"), Some((3, 15)));
-        assert_eq!(f.position("hosts.GBR"), Some((2, 2)));
+        assert_eq!(f.position("hosts.GBR"), Some((2, 8)));
         assert_eq!(f.position("hosts.GBR.list.1"), Some((4, 12)));
     }
 

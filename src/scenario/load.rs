@@ -270,8 +270,13 @@ pub fn deserialize<T: DeserializeOwned>(
             })
             .collect();
         let message = e.inner().message().to_string();
+        let unknown_key = message.starts_with("unknown field");
         let message = explain(&message, &mut path);
-        sources.error(&path.join("."), message)
+        if unknown_key {
+            sources.key_error(&path.join("."), message)
+        } else {
+            sources.error(&path.join("."), message)
+        }
     })
 }
 
@@ -281,10 +286,9 @@ fn explain(message: &str, path: &mut Vec<String>) -> String {
     if let Some(rest) = message
         .strip_prefix("invalid type: ")
         .or_else(|| message.strip_prefix("invalid value: "))
+        && let Some((found, expected)) = rest.split_once(", expected ")
     {
-        if let Some((found, expected)) = rest.split_once(", expected ") {
-            return format!("expected {expected}, found {found}");
-        }
+        return format!("expected {expected}, found {found}");
     }
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let (field, tail) = rest.split_once('`').unwrap_or((rest, ""));

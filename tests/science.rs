@@ -1,0 +1,251 @@
+//! Tests of the simulated science: closed-form expectations, closed routes, zero recognition,
+//! masking, conservation, and thread-count invariance.
+
+mod common;
+
+use diaspora::engine::{KeepAll, LifeState, Simulation};
+use diaspora::ensemble::{self, EnsembleResult};
+use diaspora::observe::Sex;
+use diaspora::scenario::{Override, Scenario};
+use proptest::prelude::*;
+
+/// Value of `(series, place, total)` in `year` for replicate `rep`.
+fn value(r: &EnsembleResult, rep: usize, year: i32, series: &str, place: &str) -> f64 {
+    let layout = &r.plan.layout;
+    let s = layout
+        .series
+        .iter()
+        .position(|n| n == series)
+        .unwrap_or_else(|| panic!("no series {series}"));
+    let p = layout
+        .places
+        .iter()
+        .position(|n| n == place)
+        .unwrap_or_else(|| panic!("no place {place}"));
+    r.replicates[rep]
+        .iter()
+        .find(|row| {
+            row.year == year
+                && usize::from(row.series) == s
+                && usize::from(row.place) == p
+                && row.sex == Sex::Total
+        })
+        .unwrap_or_else(|| panic!("no row {series} {place} {year}"))
+        .value
+}
+
+/// Sum of a series over all years and replicates.
+fn total(r: &EnsembleResult, series: &str) -> f64 {
+    let s = r
+        .plan
+        .layout
+        .series
+        .iter()
+        .position(|n| n == series)
+        .unwrap();
+    r.replicates
+        .iter()
+        .flatten()
+        .filter(|row| usize::from(row.series) == s && row.sex == Sex::Total)
+        .map(|row| row.value)
+        .sum()
+}
+
+const GEOMETRIC: &str = r#"
+name = "geometric"
+[run]
+start_year = 2000
+end_year = 2002
+seed = 11
+replicates = 4
+[places.O]
+kind = "origin"
+[places.T]
+kind = "transit"
+[places.R]
+kind = "resettlement"
+[exit]
+origin = "O"
+population = 1e6
+base_rate = 0.01
+push = { years = [2000, 2001], values = [1, 0], interpolation = "step" }
+[transit.T]
+move_on = 0.05
+[resettlement.R]
+[routes.O-T]
+from = "O"
+to = "T"
+duration = { dist = "fixed", months = 1 }
+[routes.T-R]
+from = "T"
+to = "R"
+duration = { dist = "fixed", months = 1 }
+"#;
+
+/// People leave only in 2000, at λ per month; each enters T one month after leaving and then
+/// leaves T with probability p every month. The expected stock in T at the end of month m is
+/// λ Σ_c (1−p)^(m−c−1) over exit months c = 0..11.
+#[test]
+fn constant_hazard_gives_geometric_stock_decay() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = common::write_scenario(dir.path(), "g.toml", GEOMETRIC);
+    let s = Scenario::load(&path, &[]).unwrap();
+    let r = ensemble::run(&s).unwrap();
+    let (lambda, p) = (1e6 * 0.01, 0.05f64);
+    for (year, m) in [(2001, 23), (2002, 35)] {
+        let expected: f64 = (0..12).map(|c| lambda * (1.0 - p).powi(m - c - 1)).sum();
+        let mean = (0..4)
+            .map(|rep| value(&r, rep, year, "hidden_in_transit", "T"))
+            .sum::<f64>()
+            / 4.0;
+        // Poisson-like noise: sd ≈ sqrt(expected / 4); allow 5 sd.
+        let tolerance = 5.0 * (expected / 4.0).sqrt();
+        assert!(
+            (mean - expected).abs() < tolerance,
+            "{year}: mean stock {mean}, expected {expected} ± {tolerance}"
+        );
+    }
+}
+
+#[test]
+fn closed_routes_give_zero_arrivals() {
+    // The route into the resettlement country is closed: people leave, but nobody arrives.
+    let s = common::load("tests/fixtures/minimal.toml", &["routes.TRN-RES.weight=0"]);
+    let r = ensemble::run(&s).unwrap();
+    assert!(total(&r, "exit_attempts") > 1000.0);
+    assert_eq!(total(&r, "arrivals"), 0.0);
+    assert_eq!(total(&r, "population_resettled"), 0.0);
+    // Every route closed (by their years): nobody even leaves.
+    let s = common::load(
+        "tests/fixtures/minimal.toml",
+        &[
+            "routes.ORG-TRN.years_open.0=1990",
+            "routes.ORG-TRN.years_open.1=1991",
+            "routes.TRN-RES.weight=0",
+        ],
+    );
+    let r = ensemble::run(&s).unwrap();
+    assert_eq!(total(&r, "exit_attempts"), 0.0);
+    assert_eq!(total(&r, "arrivals"), 0.0);
+}
+
+#[test]
+fn zero_recognition_gives_no_refugees() {
+    let s = common::load(
+        "tests/fixtures/minimal.toml",
+        &["hosts.HST.recognition=0", "hosts.HST.complementary=0"],
+    );
+    let r = ensemble::run(&s).unwrap();
+    assert!(total(&r, "applications") > 100.0, "claims are still made");
+    assert_eq!(total(&r, "refugees"), 0.0);
+    assert_eq!(total(&r, "population_refugee"), 0.0);
+    assert_eq!(total(&r, "population_complementary_protection"), 0.0);
+    assert_eq!(total(&r, "population_naturalised"), 0.0);
+}
+
+#[test]
+fn masked_series_never_show_one_to_four() {
+    let s = common::load("scenarios/baseline.toml", &["run.replicates=2"]);
+    let r = ensemble::run(&s).unwrap();
+    let masked: Vec<usize> = s
+        .observation
+        .series
+        .iter()
+        .filter(|x| x.mask)
+        .map(|x| {
+            r.plan
+                .layout
+                .series
+                .iter()
+                .position(|n| *n == x.name)
+                .unwrap()
+        })
+        .collect();
+    assert!(!masked.is_empty());
+    let rows: Vec<_> = r
+        .replicates
+        .iter()
+        .flatten()
+        .filter(|row| masked.contains(&usize::from(row.series)))
+        .collect();
+    assert!(
+        rows.iter().any(|row| row.value == 5.0),
+        "small counts exist and are shown as 5"
+    );
+    assert!(rows.iter().all(|row| !(1.0..5.0).contains(&row.value)));
+    // The truth is not masked: some host has 1-4 pending claims in some year.
+    let truth = r
+        .plan
+        .layout
+        .series
+        .iter()
+        .position(|n| n == "population_asylum_seeker")
+        .unwrap();
+    assert!(
+        r.replicates
+            .iter()
+            .flatten()
+            .any(|row| usize::from(row.series) == truth)
+    );
+}
+
+#[test]
+fn outputs_do_not_depend_on_thread_count() {
+    let s = common::load("scenarios/baseline.toml", &["run.replicates=3"]);
+    assert!(s.model.places.len() > 3);
+    let run_with = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let r = pool.install(|| ensemble::run(&s)).unwrap();
+        let reps: Vec<(u32, &[_])> = r
+            .replicates
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (i as u32, x.as_slice()))
+            .collect();
+        diaspora::output::series_csv(&r.plan.layout, &reps)
+    };
+    let one = run_with(1);
+    assert!(one.len() > 100_000);
+    assert_eq!(one, run_with(2));
+    assert_eq!(one, run_with(4));
+}
+
+fn minimal_with(sets: &[(&str, f64)]) -> Scenario {
+    let t = common::template("tests/fixtures/minimal.toml");
+    let overrides: Vec<Override> = sets.iter().map(|(k, v)| Override::number(k, *v)).collect();
+    t.instantiate(&overrides).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+    /// Whatever the probabilities, every agent created is in exactly one state at the end.
+    #[test]
+    fn conservation_holds_for_random_scenarios(
+        arrest in 0.0..0.5f64, death in 0.0..0.2f64, move_on in 0.0..1.0f64, ret in 0.0..0.3f64,
+        onward in 0.0..0.5f64, recognition in 0.0..0.6f64, removal in 0.0..1.0f64,
+        reattempt in 0.0..1.0f64, border in 0.0..1.0f64, seed in 0u64..1000,
+    ) {
+        let s = minimal_with(&[
+            ("exit.population", 5e4),
+            ("transit.TRN.arrest", arrest), ("transit.TRN.death", death),
+            ("transit.TRN.move_on", move_on), ("transit.TRN.return_home", ret),
+            ("resettlement.RES.onward", onward), ("hosts.HST.recognition", recognition),
+            ("hosts.HST.removal", removal), ("deterrence.reattempt", reattempt),
+            ("deterrence.border_enforcement", border), ("events.crackdown.multiply.transit.TRN.arrest", 1.5),
+        ]);
+        let sim = Simulation::new(&s.model);
+        let mut keep = KeepAll::default();
+        let stats = sim.run(seed, 0, &mut keep).expect("conservation holds");
+        for tally in &keep.years {
+            let alive: u64 = LifeState::ALL.iter().map(|&st| tally.state_total(st)).sum();
+            prop_assert!(alive <= stats.agents_created);
+        }
+        let last = keep.years.last().unwrap();
+        let all: u64 = LifeState::ALL.iter().map(|&st| last.state_total(st)).sum();
+        prop_assert_eq!(all, stats.agents_created);
+    }
+}

@@ -2,6 +2,14 @@
 //!
 //! Exit codes: 0 success; 2 bad input (scenario, override, usage); 1 a run that failed.
 
+/// Prints a line to stdout, ignoring a closed pipe (`diaspora run ... | head` must not panic).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 mod run;
 mod validate;
 

@@ -62,7 +62,7 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         .with_context(|| format!("cannot write to {}", dir.display()))?;
 
     let total = result.total();
-    println!(
+    say!(
         "{}: {} replicate(s), {} agents, {:.1} M agent-months in {:.2} s on {threads} thread(s)",
         scenario.name,
         scenario.run.replicates,
@@ -70,7 +70,7 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         total.agent_months as f64 / 1e6,
         result.seconds
     );
-    println!(
+    say!(
         "wrote {}/{{series.csv, summary.csv, manifest.toml, scenario.toml}}",
         dir.display()
     );
@@ -145,12 +145,12 @@ fn print_headline(scenario: &Scenario, result: &EnsembleResult, observed_dir: &P
         .and_then(|o| o.get(&spec.name, place_id, "total"));
     let rows: Vec<&[_]> = result.replicates.iter().map(Vec::as_slice).collect();
     let summary = output::summarise(&rows);
-    println!();
-    println!(
+    say!("");
+    say!(
         "{} at {place_id} (simulated median [90% band] vs observed):",
         spec.name
     );
-    println!("  year   simulated                 observed   ratio");
+    say!("  year   simulated                 observed   ratio");
     for r in summary.iter().filter(|r| {
         usize::from(r.key.series) == series && r.key.place == place && r.key.sex == Sex::Total
     }) {
@@ -166,13 +166,13 @@ fn print_headline(scenario: &Scenario, result: &EnsembleResult, observed_dir: &P
                 } else {
                     "-".into()
                 };
-                println!("  {y}   {band:<25} {:>8}   {ratio}", p.value);
+                say!("  {y}   {band:<25} {:>8}   {ratio}", p.value);
             }
-            None => println!("  {y}   {band:<25} {:>8}", "—"),
+            None => say!("  {y}   {band:<25} {:>8}", "—"),
         }
     }
     if obs.is_none() {
-        println!(
+        say!(
             "  (no observed {} found in {})",
             spec.name,
             observed_dir.display()

@@ -17,9 +17,9 @@ pub fn validate(args: ValidateArgs) -> Result<(), CliError> {
     let overrides = args.scenario.overrides()?;
     let s = Scenario::load(&args.scenario.scenario, &overrides)?;
     let m = &s.model;
-    println!("{} — {}", s.name, s.description);
-    println!("file       {} (hash {})", s.path.display(), &s.hash[..16]);
-    println!(
+    say!("{} — {}", s.name, s.description);
+    say!("file       {} (hash {})", s.path.display(), &s.hash[..16]);
+    say!(
         "years      {}–{} monthly ({} months); seed {}; {} replicate(s); {} person(s) per agent",
         s.run.start_year,
         s.run.end_year,
@@ -40,13 +40,13 @@ pub fn validate(args: ValidateArgs) -> Result<(), CliError> {
             .filter(|p| p.kind == kind)
             .map(|p| p.id.as_str())
             .collect();
-        println!(
+        say!(
             "{:<10} {}",
             format!("{kind:?}").to_lowercase(),
             ids.join(" ")
         );
     }
-    println!("routes     {}", m.routes.len());
+    say!("routes     {}", m.routes.len());
     let reporting: Vec<&str> = s
         .raw
         .hosts
@@ -54,19 +54,19 @@ pub fn validate(args: ValidateArgs) -> Result<(), CliError> {
         .filter(|(_, h)| h.reports)
         .map(|(id, _)| id.as_str())
         .collect();
-    println!(
+    say!(
         "hosts      {} ({} reporting: {})",
         s.raw.hosts.len(),
         reporting.len(),
         reporting.join(" ")
     );
-    println!(
+    say!(
         "events     {}",
         if s.raw.events.is_empty() { "none" } else { "" }
     );
     for (name, e) in &s.raw.events {
         let state = if e.enabled { "" } else { " [disabled]" };
-        println!("  {name:<34} {}–{}{state}  {}", e.from, e.to, e.description);
+        say!("  {name:<34} {}–{}{state}  {}", e.from, e.to, e.description);
     }
     let series: Vec<&str> = s
         .observation
@@ -74,11 +74,11 @@ pub fn validate(args: ValidateArgs) -> Result<(), CliError> {
         .iter()
         .map(|x| x.name.as_str())
         .collect();
-    println!("observes   {}", series.join(" "));
-    println!(
+    say!("observes   {}", series.join(" "));
+    say!(
         "free parameters: {} numeric values settable with --set",
         s.numeric_values().len()
     );
-    println!("ok");
+    say!("ok");
     Ok(())
 }

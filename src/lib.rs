@@ -6,13 +6,15 @@
 //!   (TOML, --set,            (places, routes,    (agents, months,               (named series,
 //!    validation)              per-year params)    parallel blocks)               masking)
 //!                                                                                   │
-//!                                                                     output ◀──────┘
-//!                                                           (series.csv, summary.csv, manifest)
+//!              observed ──▶ compare ◀── summary ◀── output ◀── ensemble ◀───────────┘
+//!           (published data)  (fit metrics,        (series.csv, summary.csv,
+//!                              distance)            manifest, atomic writes)
 //! ```
 //!
-//! The engine never imports `scenario`, `observe` or `output`; the command-line interface lives
-//! in the binary (`src/cli/`) and is the only place that prints or exits.
+//! The engine never imports `scenario`, `observe`, `output` or `compare`; the command-line
+//! interface lives in the binary (`src/cli/`) and is the only place that prints or exits.
 
+pub mod compare;
 pub mod engine;
 pub mod ensemble;
 pub mod observe;

@@ -1,5 +1,9 @@
 //! Agents, stored column-wise in fixed-size blocks, each block with its own event calendar.
 //!
+//! The fields an event reads and writes travel together in one 8-byte [`Core`] record per
+//! agent (state, flags, place, route, months in state); calendar links and rarely used
+//! attributes (birth year, month of leaving, repatriations) are columns of their own.
+//!
 //! A block owns [`BLOCK_SIZE`] consecutive agents (by creation order), their columns, a calendar
 //! of who wakes up in which month, and the counts its agents changed this month. Blocks are the
 //! unit of parallel work: the agents of one block never touch another block, and each block
@@ -17,43 +21,72 @@ pub const FLAG_CITIZEN: u8 = 2;
 /// Flag bit: travelling as a referred (quota) refugee.
 pub const FLAG_REFERRAL: u8 = 4;
 
-/// What a scheduled wake-up is for.
-pub const DUE_TIMER: u8 = 0;
-/// What a scheduled wake-up is for.
-pub const DUE_HAZARD: u8 = 1;
+/// End of a calendar list.
+pub const NONE: u16 = u16::MAX;
 
-/// Per-agent columns (14 bytes per agent, plus 2 in the calendar).
-#[derive(Default)]
-pub(crate) struct Columns {
-    pub state: Vec<u8>,
-    pub flags: Vec<u8>,
-    pub place: Vec<u16>,
-    pub route: Vec<u16>,
+/// What a scheduled wake-up is for: the end of a timed phase…
+pub const DUE_TIMER: u8 = 0;
+/// …or a hazard event (stored as a flag bit).
+pub const DUE_HAZARD: u8 = FLAG_DUE_HAZARD;
+/// Flag bit: the next wake-up is a hazard event, not the end of a timer.
+pub const FLAG_DUE_HAZARD: u8 = 8;
+
+/// The fields every event reads and writes, kept together: the engine visits agents in
+/// calendar order, not in index order, so one 8-byte record per agent costs one cache line per
+/// event where a column per field would cost one per field.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub(crate) struct Core {
+    /// Life state (`LifeState as u8`).
+    pub state: u8,
+    /// `FLAG_*` bits.
+    pub flags: u8,
+    /// Current place (the starting place while on a route).
+    pub place: u16,
+    /// Route being travelled (meaningful while crossing or travelling).
+    pub route: u16,
     /// Month the current state was entered.
-    pub since: Vec<u16>,
+    pub since: u16,
+}
+
+/// Per-agent columns: the hot record, the calendar links, and attributes events rarely touch
+/// (15 bytes per agent in all).
+pub(crate) struct Columns {
+    pub core: Vec<Core>,
+    /// Next agent in the same calendar month (an intrusive list; [`NONE`] ends it).
+    pub next: Vec<u16>,
     /// Birth year.
     pub born: Vec<i16>,
     /// Month of the first exit.
     pub left: Vec<u16>,
     /// Times repatriated.
     pub repatriations: Vec<u8>,
-    /// Whether the next wake-up ends a timed phase or is a hazard event.
-    pub due: Vec<u8>,
+}
+
+impl Columns {
+    fn with_capacity(n: usize) -> Columns {
+        Columns {
+            core: Vec::with_capacity(n),
+            next: Vec::with_capacity(n),
+            born: Vec::with_capacity(n),
+            left: Vec::with_capacity(n),
+            repatriations: Vec::with_capacity(n),
+        }
+    }
 }
 
 /// A block of agents with its calendar and this month's local counts.
 pub(crate) struct Block {
     pub cols: Columns,
-    /// `calendar[m]` lists the agents (local index) that wake up in month `m`.
-    pub calendar: Vec<Vec<u16>>,
-    /// Stock changes this month, indexed like [`YearTally::stocks`].
-    pub stock_delta: Vec<i32>,
+    /// `calendar[m]` is the first agent (local index) that wakes up in month `m`; the others
+    /// follow through `cols.next`. Each agent is in at most one month's list.
+    pub calendar: Vec<u16>,
+    /// Agents of this block in each state, indexed like [`YearTally::stocks`].
+    pub stocks: Vec<i32>,
     /// Flows this year, indexed like [`YearTally::flows`].
     pub flows: Vec<u32>,
     /// People setting out from each place this month.
     pub departures: Vec<u32>,
-    /// Whether `stock_delta`/`departures` hold anything this month.
-    pub touched: bool,
     /// Events processed.
     pub events: u64,
     pub n_places: usize,
@@ -62,19 +95,18 @@ pub(crate) struct Block {
 impl Block {
     pub fn new(months: u32, n_places: usize) -> Block {
         Block {
-            cols: Columns::default(),
-            calendar: vec![Vec::new(); months as usize],
-            stock_delta: vec![0; LifeState::COUNT * n_places * 2],
+            cols: Columns::with_capacity(BLOCK_SIZE),
+            calendar: vec![NONE; months as usize],
+            stocks: vec![0; LifeState::COUNT * n_places * 2],
             flows: vec![0; FlowKind::COUNT * n_places * 2],
             departures: vec![0; n_places],
-            touched: false,
             events: 0,
             n_places,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.cols.state.len()
+        self.cols.core.len()
     }
 
     pub fn is_full(&self) -> bool {
@@ -92,22 +124,26 @@ impl Block {
         month: u16,
         born: i16,
     ) -> usize {
+        let sex = usize::from(flags & FLAG_FEMALE);
+        self.stocks[YearTally::stock_index(self.n_places, state, usize::from(place), sex)] += 1;
         let c = &mut self.cols;
-        c.state.push(state as u8);
-        c.flags.push(flags);
-        c.place.push(place);
-        c.route.push(route);
-        c.since.push(month);
+        c.core.push(Core {
+            state: state as u8,
+            flags,
+            place,
+            route,
+            since: month,
+        });
+        c.next.push(NONE);
         c.born.push(born);
         c.left.push(month);
         c.repatriations.push(0);
-        c.due.push(DUE_TIMER);
-        c.state.len() - 1
+        c.core.len() - 1
     }
 
     #[inline]
     pub fn sex(&self, i: usize) -> usize {
-        usize::from(self.cols.flags[i] & FLAG_FEMALE)
+        usize::from(self.cols.core[i].flags & FLAG_FEMALE)
     }
 
     #[inline]
@@ -119,23 +155,26 @@ impl Block {
     /// Moves agent `i` to `state` at `place`, keeping the stock counts right.
     #[inline]
     pub fn set_state(&mut self, i: usize, state: LifeState, place: u16, month: u32) {
-        let sex = self.sex(i);
-        let old = LifeState::from_index(self.cols.state[i]).expect("valid state");
         let n = self.n_places;
-        self.stock_delta[YearTally::stock_index(n, old, usize::from(self.cols.place[i]), sex)] -= 1;
-        self.stock_delta[YearTally::stock_index(n, state, usize::from(place), sex)] += 1;
-        self.touched = true;
-        self.cols.state[i] = state as u8;
-        self.cols.place[i] = place;
-        self.cols.since[i] = month as u16;
+        let core = &mut self.cols.core[i];
+        let sex = usize::from(core.flags & FLAG_FEMALE);
+        let old = usize::from(core.state);
+        let was = (old * n + usize::from(core.place)) * 2 + sex;
+        core.state = state as u8;
+        core.place = place;
+        core.since = month as u16;
+        self.stocks[was] -= 1;
+        self.stocks[YearTally::stock_index(n, state, usize::from(place), sex)] += 1;
     }
 
     /// Wakes agent `i` in month `month` (dropped if past the end of the run).
     #[inline]
     pub fn schedule(&mut self, i: usize, month: u32, due: u8) {
-        self.cols.due[i] = due;
-        if let Some(bucket) = self.calendar.get_mut(month as usize) {
-            bucket.push(i as u16);
+        let flags = &mut self.cols.core[i].flags;
+        *flags = (*flags & !FLAG_DUE_HAZARD) | due;
+        if let Some(head) = self.calendar.get_mut(month as usize) {
+            self.cols.next[i] = *head;
+            *head = i as u16;
         }
     }
 }

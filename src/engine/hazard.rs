@@ -1,12 +1,12 @@
 //! Waiting times under piecewise-constant monthly hazards, drawn once instead of tested monthly.
 //!
-//! An agent in a slowly changing state faces a monthly hazard
-//! `λ(k) = a[year(k)] + b[year(k)] · f(k − since)`: a calendar part `a`, and a part `b` modulated
-//! by time in state `f` (a step function, e.g. "no naturalisation before five years"). All of it
-//! is known in advance (schedules and events are resolved per year), so the month of the next
-//! event is found by inverse transform: draw `E ~ Exp(1)` and return the first month `k` whose
-//! cumulative hazard from the start reaches `E`. That has exactly the distribution of testing a
-//! Bernoulli(1 − e^{−λ(k)}) every month, at the cost of a few pieces instead of every month.
+//! An agent in a slowly changing state faces a monthly hazard that depends on the calendar year
+//! (schedules and events are resolved per year) and on its time in state through a step
+//! function (e.g. "no naturalisation before five years"). All of it is known in advance, so the
+//! month of the next event is found by inverse transform: draw `E ~ Exp(1)` and return the first
+//! month `k` whose cumulative hazard from the start reaches `E`. That has exactly the
+//! distribution of testing a Bernoulli(1 − e^{−λ(k)}) every month, at the cost of a binary
+//! search in a table of cumulative hazards per duration step instead of a test every month.
 
 /// Converts a monthly probability into a monthly hazard, `−ln(1 − p)`; `p = 1` gives a hazard
 /// so large that the event happens in the first month.
@@ -24,6 +24,13 @@ pub struct StepFn {
     steps: Vec<(u32, f64)>,
 }
 
+impl Default for StepFn {
+    /// The constant 1.
+    fn default() -> Self {
+        StepFn::constant(1.0)
+    }
+}
+
 impl StepFn {
     /// Builds a step function; `steps` must start at month 0 and increase.
     pub fn new(steps: Vec<(u32, f64)>) -> Self {
@@ -39,80 +46,127 @@ impl StepFn {
         }
     }
 
-    /// Value at `offset` months in state, and the offset where the next step starts.
+    /// Value at `offset` months in state.
     #[inline]
-    pub fn at(&self, offset: u32) -> (f64, u32) {
+    pub fn at(&self, offset: u32) -> f64 {
         let i = self.steps.partition_point(|s| s.0 <= offset) - 1;
-        let next = self.steps.get(i + 1).map_or(u32::MAX, |s| s.0);
-        (self.steps[i].1, next)
+        self.steps[i].1
+    }
+
+    /// The steps.
+    pub fn steps(&self) -> &[(u32, f64)] {
+        &self.steps
     }
 }
 
-/// A piecewise-constant hazard `a[year] + b[year] · f(month − since)`, per month.
-pub struct Profile<'a> {
-    /// Calendar part, one value per simulated year.
-    pub a: &'a [f64],
-    /// Duration-modulated part, one value per simulated year.
-    pub b: &'a [f64],
-    /// Duration modulation of `b`.
-    pub f: &'a StepFn,
-    /// Month the agent entered its state.
-    pub since: u32,
+/// Cumulative hazard, month by month, of a monthly hazard that is constant within each
+/// calendar year.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CumTable {
+    /// `cum[m]`: hazard accumulated from month 0 to the start of month `m` (one more than months).
+    cum: Vec<f64>,
 }
 
-impl Profile<'_> {
-    /// Hazard of each part in month `k`: `(a, b · f)`.
-    #[inline]
-    pub fn parts(&self, k: u32) -> (f64, f64) {
-        let y = (k / 12) as usize;
-        let b = self.b[y];
-        let bf = if b > 0.0 {
-            b * self.f.at(k - self.since).0
-        } else {
-            0.0
-        };
-        (self.a[y], bf)
-    }
-}
-
-/// First month `k` in `from..end` at which the cumulative hazard since `from` reaches `e`, or
-/// `None` if it does not before `end`.
-pub fn next_event(p: &Profile<'_>, from: u32, end: u32, e: f64) -> Option<u32> {
-    let mut k = from;
-    let mut rest = e;
-    while k < end {
-        let y = (k / 12) as usize;
-        let year_end = (k / 12 + 1) * 12;
-        let b = p.b[y];
-        let (fv, f_next) = if b > 0.0 {
-            let (v, next) = p.f.at(k - p.since);
-            (v, p.since.saturating_add(next))
-        } else {
-            (0.0, u32::MAX)
-        };
-        let piece_end = year_end.min(f_next).min(end);
-        let lambda = p.a[y] + b * fv;
-        let len = piece_end - k;
-        if lambda > 0.0 {
-            let need = rest / lambda;
-            if need <= f64::from(len) {
-                let steps = (need.ceil() as u32).max(1);
-                return Some(k + steps - 1);
-            }
-            rest -= lambda * f64::from(len);
+impl CumTable {
+    /// The table of monthly hazards `rate` (one per year).
+    pub fn new(rate: Vec<f64>) -> CumTable {
+        let mut cum = Vec::with_capacity(12 * rate.len() + 1);
+        let mut year_start = 0.0;
+        for &r in &rate {
+            cum.extend((0..12).map(|j| year_start + r * f64::from(j)));
+            year_start += 12.0 * r;
         }
-        k = piece_end;
+        cum.push(year_start);
+        CumTable { cum }
     }
-    None
+
+    /// First month `k` in `from..end` whose hazard, accumulated from the start of `from` to the
+    /// end of `k`, reaches `e`; otherwise the hazard accumulated over the whole span.
+    #[inline]
+    fn find(&self, from: u32, end: u32, e: f64) -> Result<u32, f64> {
+        let (from, end) = (from as usize, end as usize);
+        let start = self.cum[from];
+        let stop = self.cum[end];
+        let target = start + e;
+        // (`target` is NaN only for a NaN draw; treat it as no event.)
+        if target > stop || target.is_nan() || from >= end {
+            return Err(stop - start);
+        }
+        // The first month whose end reaches the target. Most events come within months, so
+        // look at the next few first, then bisect the rest (`cum[end]` reaches the target).
+        let mut k = from;
+        for _ in 0..4 {
+            if self.cum[k + 1] >= target {
+                return Ok(k as u32);
+            }
+            k += 1;
+        }
+        k += self.cum[k + 1..end].partition_point(|&c| c < target);
+        Ok(k.min(end - 1) as u32)
+    }
+}
+
+/// A hazard that is constant within calendar years and steps with months in state: one
+/// [`CumTable`] per step of time in state. The default hazard is zero (no event ever).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Hazard {
+    /// `(months in state at which the step starts, table)`, the first at 0.
+    pieces: Vec<(u32, CumTable)>,
+}
+
+impl Hazard {
+    /// A hazard that does not depend on time in state.
+    pub fn calendar(rate: Vec<f64>) -> Hazard {
+        Hazard {
+            pieces: vec![(0, CumTable::new(rate))],
+        }
+    }
+
+    /// `a[year] + b[year] · f(months in state)`.
+    pub fn stepped(a: &[f64], b: &[f64], f: &StepFn) -> Hazard {
+        let pieces = f
+            .steps()
+            .iter()
+            .map(|&(start, v)| {
+                (
+                    start,
+                    CumTable::new(a.iter().zip(b).map(|(x, y)| x + y * v).collect()),
+                )
+            })
+            .collect();
+        Hazard { pieces }
+    }
+
+    /// First month in `from..end` at which the hazard accumulated since `from` reaches `e`, for
+    /// an agent that entered its state in month `since`; `None` if not before `end`.
+    pub fn next_event(&self, since: u32, from: u32, end: u32, e: f64) -> Option<u32> {
+        if let [(_, table)] = self.pieces.as_slice() {
+            return table.find(from, end, e).ok();
+        }
+        let mut rest = e;
+        let mut k = from;
+        for (i, (start, table)) in self.pieces.iter().enumerate() {
+            let piece_end = self
+                .pieces
+                .get(i + 1)
+                .map_or(end, |next| since.saturating_add(next.0).min(end));
+            let piece_start = since.saturating_add(*start).max(k);
+            if piece_start >= piece_end {
+                continue;
+            }
+            match table.find(piece_start, piece_end, rest) {
+                Ok(month) => return Some(month),
+                Err(used) => rest -= used,
+            }
+            k = piece_end;
+        }
+        None
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn constant(lambda: f64, years: usize) -> (Vec<f64>, Vec<f64>, StepFn) {
-        (vec![lambda; years], vec![0.0; years], StepFn::constant(1.0))
-    }
 
     #[test]
     fn hazard_inverts_probability() {
@@ -123,30 +177,20 @@ mod tests {
 
     #[test]
     fn event_is_first_month_reaching_target() {
-        let (a, b, f) = constant(0.5, 10);
-        let p = Profile {
-            a: &a,
-            b: &b,
-            f: &f,
-            since: 0,
-        };
+        let h = Hazard::calendar(vec![0.5; 10]);
         // Cumulative after n months is 0.5 n: target 1.2 is reached in the 3rd month (index 2).
-        assert_eq!(next_event(&p, 0, 120, 1.2), Some(2));
-        assert_eq!(next_event(&p, 5, 120, 1.0), Some(6));
-        assert_eq!(next_event(&p, 0, 120, 0.0), Some(0));
-        assert_eq!(next_event(&p, 0, 2, 1.2), None);
+        assert_eq!(h.next_event(0, 0, 120, 1.2), Some(2));
+        assert_eq!(h.next_event(0, 5, 120, 1.0), Some(6));
+        assert_eq!(h.next_event(0, 0, 120, 0.0), Some(0));
+        assert_eq!(h.next_event(0, 0, 2, 1.2), None);
+        assert_eq!(h.next_event(0, 119, 120, 0.4), Some(119));
+        assert_eq!(h.next_event(0, 119, 120, 0.6), None);
     }
 
     #[test]
     fn zero_hazard_never_fires() {
-        let (a, b, f) = constant(0.0, 3);
-        let p = Profile {
-            a: &a,
-            b: &b,
-            f: &f,
-            since: 0,
-        };
-        assert_eq!(next_event(&p, 0, 36, 1e-12), None);
+        let h = Hazard::calendar(vec![0.0; 3]);
+        assert_eq!(h.next_event(0, 0, 36, 1e-12), None);
     }
 
     #[test]
@@ -154,17 +198,55 @@ mod tests {
         let a = vec![0.0; 5];
         let b = vec![1.0; 5];
         let f = StepFn::new(vec![(0, 0.0), (30, 1.0)]);
-        let p = Profile {
-            a: &a,
-            b: &b,
-            f: &f,
-            since: 4,
-        };
-        // Nothing before month 34, then hazard 1 per month.
-        assert_eq!(next_event(&p, 5, 60, 0.5), Some(34));
-        assert_eq!(next_event(&p, 5, 60, 2.5), Some(36));
-        assert_eq!(p.parts(33), (0.0, 0.0));
-        assert_eq!(p.parts(34), (0.0, 1.0));
+        let h = Hazard::stepped(&a, &b, &f);
+        // Entered in month 4: nothing before month 34, then hazard 1 per month.
+        assert_eq!(h.next_event(4, 5, 60, 0.5), Some(34));
+        assert_eq!(h.next_event(4, 5, 60, 2.5), Some(36));
+        assert_eq!(h.next_event(4, 40, 60, 2.5), Some(42));
+        assert_eq!(f.at(29), 0.0);
+        assert_eq!(f.at(30), 1.0);
+    }
+
+    #[test]
+    fn calendar_pieces_accumulate_across_years() {
+        let h = Hazard::calendar(vec![0.0, 0.1, 1.0]);
+        // Year 1 contributes 1.2 in total; 1.5 needs 0.3 more at 1 per month: first month of year 2.
+        assert_eq!(h.next_event(0, 0, 36, 1.5), Some(24));
+        assert_eq!(h.next_event(0, 0, 36, 0.95), Some(21));
+        assert_eq!(h.next_event(0, 14, 36, 0.95), Some(23));
+    }
+
+    #[test]
+    fn agrees_with_monthly_accumulation() {
+        // Brute force: accumulate month by month and compare, over many targets and starts.
+        let a: Vec<f64> = (0..8)
+            .map(|y| [0.0, 0.02, 0.3, 0.0, 0.05, 1.0, 0.0, 0.01][y])
+            .collect();
+        let b: Vec<f64> = (0..8).map(|y| 0.1 * y as f64).collect();
+        let f = StepFn::new(vec![(0, 0.0), (7, 0.5), (30, 2.0)]);
+        let h = Hazard::stepped(&a, &b, &f);
+        for since in [0u32, 3, 17] {
+            for from in [since + 1, since + 9, since + 25] {
+                // Targets off the exact month boundaries (which have probability zero).
+                for e in [0.0013, 0.1037, 0.7093, 1.913, 4.0093, 11.0071] {
+                    let mut acc = 0.0;
+                    let mut expected = None;
+                    for k in from..96 {
+                        let y = (k / 12) as usize;
+                        acc += a[y] + b[y] * f.at(k - since);
+                        if acc >= e {
+                            expected = Some(k);
+                            break;
+                        }
+                    }
+                    assert_eq!(
+                        h.next_event(since, from, 96, e),
+                        expected,
+                        "since {since} from {from} e {e}"
+                    );
+                }
+            }
+        }
     }
 
     /// A constant monthly probability p gives a geometric wait: P(T = k) = (1−p)^(k−1) p, mean 1/p.
@@ -172,20 +254,14 @@ mod tests {
     fn constant_hazard_gives_geometric_waits() {
         use rand_distr::{Distribution, Exp1};
         let p = 0.08;
-        let (a, b, f) = constant(hazard(p), 50);
-        let profile = Profile {
-            a: &a,
-            b: &b,
-            f: &f,
-            since: 0,
-        };
+        let h = Hazard::calendar(vec![hazard(p); 50]);
         let mut rng = crate::engine::rng::stream(3, 0, crate::engine::rng::Purpose::External, 0, 0);
         let n = 200_000;
         let mut counts = [0u32; 4];
         let mut sum = 0.0;
         for _ in 0..n {
             let e: f64 = Exp1.sample(&mut rng);
-            let wait = next_event(&profile, 0, 600, e).expect("fires") + 1;
+            let wait = h.next_event(0, 0, 600, e).expect("fires") + 1;
             sum += f64::from(wait);
             if wait <= 4 {
                 counts[wait as usize - 1] += 1;
@@ -209,21 +285,5 @@ mod tests {
                 k + 1
             );
         }
-    }
-
-    #[test]
-    fn calendar_pieces_accumulate_across_years() {
-        let a = vec![0.0, 0.1, 1.0];
-        let b = vec![0.0; 3];
-        let f = StepFn::constant(1.0);
-        let p = Profile {
-            a: &a,
-            b: &b,
-            f: &f,
-            since: 0,
-        };
-        // Year 1 contributes 1.2 in total; 1.5 needs 0.3 more at 1 per month: first month of year 2.
-        assert_eq!(next_event(&p, 0, 36, 1.5), Some(24));
-        assert_eq!(next_event(&p, 0, 36, 1.0), Some(21));
     }
 }

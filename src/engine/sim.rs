@@ -4,10 +4,10 @@ use rand::RngExt;
 use rand_distr::{Distribution, Poisson};
 use rayon::prelude::*;
 
-use super::agents::Block;
-use super::model::{Model, PlaceKind, RouteId};
+use super::agents::{Block, NONE};
+use super::model::{Model, PlaceKind};
 use super::rng::{Purpose, stream};
-use super::step::{MonthCtx, OnwardChoice};
+use super::step::MonthCtx;
 use super::tables::{Tables, pick};
 use super::tally::{FlowKind, LifeState, Observer, YearTally};
 
@@ -105,19 +105,18 @@ impl<'m> Simulation<'m> {
         let model = self.model;
         let months = model.months();
         let n_places = model.places.len();
-        let ppa = u64::from(model.persons_per_agent);
         let mut blocks: Vec<Block> = Vec::new();
-        let mut stocks = vec![0i64; LifeState::COUNT * n_places * 2];
-        let mut departures = vec![0u32; n_places];
         let mut stats = RunStats::default();
+        let mut network = Network::new(n_places);
+        let mut ctx = MonthCtx::new(model, &self.tables);
 
         for month in 0..months {
             let year = (month / 12) as usize;
-            let ctx = self.month_ctx(month, &stocks, &departures);
+            self.update_ctx(&mut ctx, month, &network);
 
             // New leavers, from their own stream, appended in creation order.
             let mut exit_rng = stream(seed, replicate, Purpose::Exit, month, 0);
-            let lambda = self.exit_lambda(year, &stocks);
+            let lambda = self.exit_lambda(year, network.resettled);
             let n = if lambda > 0.0 {
                 Poisson::new(lambda).map_or(0, |d| d.sample(&mut exit_rng) as u64)
             } else {
@@ -134,26 +133,22 @@ impl<'m> Simulation<'m> {
             for _ in 0..n {
                 let female = exit_rng.random::<f64>() < origin.female_share[year];
                 let age = origin.age.sample(&mut exit_rng);
-                let born = (model.year(year) as f64 - age).floor() as i16;
+                // Truncation is flooring here: birth years are positive.
+                let born = (f64::from(model.year(year)) - age) as i16;
                 let route =
                     pick(crossings, exit_rng.random()).expect("exits only when a crossing is open");
                 if blocks.last().is_none_or(Block::is_full) {
                     blocks.push(Block::new(months, n_places));
                 }
-                blocks.last_mut().expect("a block").create(
-                    &ctx,
-                    &mut exit_rng,
-                    route,
-                    female,
-                    born,
-                );
+                let block = blocks.last_mut().expect("a block");
+                block.create(&ctx, &mut exit_rng, route, female, born);
             }
             stats.agents_created += n;
             stats.agent_months += n * u64::from(months - month);
 
             // Everyone due this month, block by block; each block has its own stream.
             let step = |(b, block): (usize, &mut Block)| {
-                if !block.calendar[month as usize].is_empty() {
+                if block.calendar[month as usize] != NONE {
                     let mut rng = stream(seed, replicate, Purpose::Transition, month, b as u32);
                     block.step(&ctx, &mut rng);
                 }
@@ -164,28 +159,25 @@ impl<'m> Simulation<'m> {
                 blocks.iter_mut().enumerate().for_each(step);
             }
 
-            departures.iter_mut().for_each(|d| *d = 0);
-            for block in blocks.iter_mut().filter(|b| b.touched) {
-                for (s, d) in stocks.iter_mut().zip(block.stock_delta.iter_mut()) {
-                    *s += i64::from(*d);
-                    *d = 0;
-                }
-                for (a, d) in departures.iter_mut().zip(block.departures.iter_mut()) {
-                    *a += *d;
-                    *d = 0;
-                }
-                block.touched = false;
-            }
-
+            network.update(model, &mut blocks);
             if month % 12 == 11 {
-                let tally = self.year_tally(year, &mut blocks, &stocks, ppa);
-                check_total(replicate, stats.agents_created, &stocks)?;
+                let tally = self.year_tally(year, &mut blocks);
+                let total: u64 = tally.stocks.iter().sum();
+                let ppa = u64::from(model.persons_per_agent);
+                if total != stats.agents_created * ppa {
+                    return Err(EngineError::Conservation {
+                        replicate,
+                        created: stats.agents_created,
+                        counted: total / ppa,
+                        tracked: total / ppa,
+                    });
+                }
                 observer.year_end(&tally);
             }
         }
 
         stats.events = blocks.iter().map(|b| b.events).sum();
-        conservation(replicate, &blocks, &stocks, stats.agents_created)?;
+        conservation(replicate, &blocks, stats.agents_created)?;
         Ok(stats)
     }
 
@@ -211,37 +203,33 @@ impl<'m> Simulation<'m> {
             .collect()
     }
 
-    /// Expected exit attempts (agents) this month, from last month's resettled stock.
-    fn exit_lambda(&self, y: usize, stocks: &[i64]) -> f64 {
+    /// Expected exit attempts (agents) this month, from last month's resettled stock (persons).
+    fn exit_lambda(&self, y: usize, resettled: f64) -> f64 {
         let model = self.model;
         let o = &model.origin;
         if self.tables.route_choice[usize::from(o.place)][y].is_empty() {
             return 0.0;
         }
-        let n = model.places.len();
-        let resettled: i64 = (0..n)
-            .filter(|&p| model.places[p].kind == PlaceKind::Resettlement)
-            .map(|p| stock_total(stocks, n, LifeState::Resettled, p))
-            .sum();
-        let resettled = resettled as f64 * f64::from(model.persons_per_agent);
         let elasticity = o.network_elasticity[y] * (1.0 - o.link_suppression[y]);
         let network = (1.0 + resettled / o.network_scale).powf(elasticity);
         o.population[y] * o.base_rate[y] * o.push[y] * (1.0 - o.family_pressure[y]) * network
             / f64::from(model.persons_per_agent)
     }
 
-    fn month_ctx<'a>(&'a self, month: u32, stocks: &[i64], departures: &[u32]) -> MonthCtx<'a> {
+    /// Refreshes the month's context in place from last month's network stocks.
+    fn update_ctx(&self, ctx: &mut MonthCtx<'_>, month: u32, net: &Network) {
         let model = self.model;
-        let n = model.places.len();
         let y = (month / 12) as usize;
         let ppa = f64::from(model.persons_per_agent);
+        ctx.month = month;
+        ctx.year = y;
 
-        let mut onward = vec![OnwardChoice::default(); n];
         for (p, r) in model.resettlement.iter().enumerate() {
             let Some(r) = r else { continue };
             let lag_y = y.saturating_sub(r.acceptance_lag_years as usize);
+            let choice = &mut ctx.onward[p];
+            choice.cum.clear();
             let mut cum = 0.0;
-            let mut choices = Vec::new();
             for &route_id in &self.tables.resettlement[p].onward_routes {
                 let route = &model.routes[usize::from(route_id)];
                 let to = usize::from(route.to);
@@ -251,30 +239,24 @@ impl<'m> Simulation<'m> {
                 if route.weight[y] <= 0.0 {
                     continue;
                 }
-                let stock: i64 = LifeState::ALL
-                    .iter()
-                    .filter(|s| s.in_host())
-                    .map(|&s| stock_total(stocks, n, s, to))
-                    .sum();
                 let acceptance = ((h.recognition[lag_y] + h.complementary[lag_y])
                     * (1.0 - h.citizenship_check[lag_y] * h.check_effect[lag_y]))
                     .clamp(0.0, 1.0);
                 let w = route.weight[y]
                     * h.attraction[y]
-                    * (1.0 + stock as f64 * ppa / r.network_scale).powf(r.network_elasticity)
+                    * (1.0 + net.host_stock[to] / r.network_scale).powf(r.network_elasticity)
                     * acceptance.powf(r.acceptance_weight);
                 if w > 0.0 {
                     cum += w;
-                    choices.push((route_id, cum));
+                    choice.cum.push((route_id, cum));
                 }
             }
-            onward[p] = OnwardChoice {
-                accept: cum / (1.0 + cum),
-                cum: choices,
-            };
+            choice.accept = cum / (1.0 + cum);
         }
 
-        let mut referrals: Vec<Vec<(RouteId, f64)>> = vec![Vec::new(); n];
+        for list in ctx.referrals.iter_mut() {
+            list.clear();
+        }
         for h in model.hosts.iter().flatten() {
             let Some(r) = h.resettlement_route else {
                 continue;
@@ -285,33 +267,29 @@ impl<'m> Simulation<'m> {
                 continue;
             }
             let from = usize::from(route.from);
-            let movers = f64::from(departures[from].max(1));
+            let movers = f64::from(net.departures[from].max(1));
             let prob = (quota / 12.0 / ppa / movers).min(1.0);
-            referrals[from].push((r, prob));
-        }
-
-        MonthCtx {
-            model,
-            tables: &self.tables,
-            month,
-            months: model.months(),
-            year: y,
-            onward,
-            referrals,
+            ctx.referrals[from].push((r, prob));
         }
     }
 
-    fn year_tally(&self, year: usize, blocks: &mut [Block], stocks: &[i64], ppa: u64) -> YearTally {
+    /// Sums the blocks' counts into the year's tally (in persons) and resets their flows.
+    fn year_tally(&self, year: usize, blocks: &mut [Block]) -> YearTally {
         let n = self.model.places.len();
+        let ppa = u64::from(self.model.persons_per_agent);
         let mut flows = vec![0u64; FlowKind::COUNT * n * 2];
+        let mut stocks = vec![0u64; LifeState::COUNT * n * 2];
         for block in blocks.iter_mut() {
             for (f, b) in flows.iter_mut().zip(block.flows.iter_mut()) {
                 *f += u64::from(*b);
                 *b = 0;
             }
+            for (s, b) in stocks.iter_mut().zip(&block.stocks) {
+                *s += u64::try_from(*b).unwrap_or(0);
+            }
         }
         flows.iter_mut().for_each(|f| *f *= ppa);
-        let stocks = stocks.iter().map(|&s| s.max(0) as u64 * ppa).collect();
+        stocks.iter_mut().for_each(|s| *s *= ppa);
         YearTally {
             year: self.model.year(year),
             n_places: n,
@@ -321,53 +299,90 @@ impl<'m> Simulation<'m> {
     }
 }
 
-fn stock_total(stocks: &[i64], n: usize, state: LifeState, place: usize) -> i64 {
-    stocks[YearTally::stock_index(n, state, place, 0)]
-        + stocks[YearTally::stock_index(n, state, place, 1)]
+/// The stocks that feed back on behaviour, read at the end of each month for the next.
+struct Network {
+    /// Persons resettled (all resettlement places).
+    resettled: f64,
+    /// Persons living in each host, any status.
+    host_stock: Vec<f64>,
+    /// Agents who set out from each place this month.
+    departures: Vec<u32>,
 }
 
-fn check_total(replicate: u32, created: u64, stocks: &[i64]) -> Result<(), EngineError> {
-    let tracked: i64 = stocks.iter().sum();
-    if tracked != created as i64 || stocks.iter().any(|&s| s < 0) {
-        return Err(EngineError::Conservation {
-            replicate,
-            created,
-            counted: tracked.max(0) as u64,
-            tracked: tracked.max(0) as u64,
-        });
+impl Network {
+    fn new(n_places: usize) -> Network {
+        Network {
+            resettled: 0.0,
+            host_stock: vec![0.0; n_places],
+            departures: vec![0; n_places],
+        }
     }
-    Ok(())
+
+    /// Sums the few block counts that behaviour depends on, and resets monthly departures.
+    fn update(&mut self, model: &Model, blocks: &mut [Block]) {
+        let n = model.places.len();
+        let ppa = f64::from(model.persons_per_agent);
+        let count = |blocks: &[Block], state: LifeState, p: usize| -> f64 {
+            let (m, f) = (
+                YearTally::stock_index(n, state, p, 0),
+                YearTally::stock_index(n, state, p, 1),
+            );
+            blocks
+                .iter()
+                .map(|b| f64::from(b.stocks[m] + b.stocks[f]))
+                .sum()
+        };
+        self.resettled = (0..n)
+            .filter(|&p| model.places[p].kind == PlaceKind::Resettlement)
+            .map(|p| count(blocks, LifeState::Resettled, p))
+            .sum::<f64>()
+            * ppa;
+        for (p, stock) in self.host_stock.iter_mut().enumerate() {
+            *stock = if model.hosts[p].is_some() {
+                LifeState::ALL
+                    .iter()
+                    .filter(|s| s.in_host())
+                    .map(|&s| count(blocks, s, p))
+                    .sum::<f64>()
+                    * ppa
+            } else {
+                0.0
+            };
+        }
+        self.departures.iter_mut().for_each(|d| *d = 0);
+        for block in blocks.iter_mut() {
+            for (a, d) in self.departures.iter_mut().zip(block.departures.iter_mut()) {
+                *a += *d;
+                *d = 0;
+            }
+        }
+    }
 }
 
-/// Recounts every agent's state from the columns and compares with the running counts.
-fn conservation(
-    replicate: u32,
-    blocks: &[Block],
-    stocks: &[i64],
-    created: u64,
-) -> Result<(), EngineError> {
-    let n = stocks.len() / (LifeState::COUNT * 2);
-    let mut recount = vec![0i64; stocks.len()];
+/// Recounts every agent's state from the columns and compares, block by block, with the
+/// running counts.
+fn conservation(replicate: u32, blocks: &[Block], created: u64) -> Result<(), EngineError> {
     let mut counted = 0u64;
+    let mut tracked = 0i64;
+    let mut consistent = true;
     for (b, block) in blocks.iter().enumerate() {
+        let n = block.n_places;
+        let mut recount = vec![0i32; block.stocks.len()];
         for i in 0..block.len() {
-            let raw = block.cols.state[i];
+            let raw = block.cols.core[i].state;
             let state = LifeState::from_index(raw).ok_or(EngineError::InvalidState {
                 replicate,
                 agent: (b * super::agents::BLOCK_SIZE + i) as u64,
                 state: raw,
             })?;
-            recount[YearTally::stock_index(
-                n,
-                state,
-                usize::from(block.cols.place[i]),
-                block.sex(i),
-            )] += 1;
+            let place = usize::from(block.cols.core[i].place);
+            recount[YearTally::stock_index(n, state, place, block.sex(i))] += 1;
             counted += 1;
         }
+        tracked += block.stocks.iter().map(|&s| i64::from(s)).sum::<i64>();
+        consistent &= recount == block.stocks;
     }
-    let tracked: i64 = stocks.iter().sum();
-    if counted != created || recount != stocks {
+    if counted != created || !consistent || tracked != created as i64 {
         return Err(EngineError::Conservation {
             replicate,
             created,

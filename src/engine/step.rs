@@ -8,8 +8,10 @@
 use rand::RngExt;
 use rand_distr::{Distribution, Exp1};
 
-use super::agents::{Block, DUE_HAZARD, DUE_TIMER, FLAG_CITIZEN, FLAG_FEMALE, FLAG_REFERRAL};
-use super::hazard::{Profile, StepFn, next_event};
+use super::agents::{
+    Block, DUE_HAZARD, DUE_TIMER, FLAG_CITIZEN, FLAG_DUE_HAZARD, FLAG_FEMALE, FLAG_REFERRAL, NONE,
+};
+use super::hazard::Hazard;
 use super::model::{Model, PlaceKind, RouteId};
 use super::rng::Rng;
 use super::tables::{Tables, pick};
@@ -24,8 +26,8 @@ pub(crate) struct OnwardChoice {
     pub accept: f64,
 }
 
-/// Everything an agent may read this month besides its own columns; built before the blocks
-/// run, from last month's stocks.
+/// Everything an agent may read this month besides its own columns; refreshed before the
+/// blocks run, from last month's stocks.
 pub(crate) struct MonthCtx<'a> {
     pub model: &'a Model,
     pub tables: &'a Tables,
@@ -38,18 +40,36 @@ pub(crate) struct MonthCtx<'a> {
     pub referrals: Vec<Vec<(RouteId, f64)>>,
 }
 
+impl<'a> MonthCtx<'a> {
+    pub fn new(model: &'a Model, tables: &'a Tables) -> MonthCtx<'a> {
+        let n = model.places.len();
+        MonthCtx {
+            model,
+            tables,
+            month: 0,
+            months: model.months(),
+            year: 0,
+            onward: vec![OnwardChoice::default(); n],
+            referrals: vec![Vec::new(); n],
+        }
+    }
+}
+
 impl Block {
     /// Processes every agent due in `ctx.month`.
     pub(crate) fn step(&mut self, ctx: &MonthCtx<'_>, rng: &mut Rng) {
-        let bucket = std::mem::take(&mut self.calendar[ctx.month as usize]);
-        self.events += bucket.len() as u64;
-        for &i in &bucket {
-            self.handle(usize::from(i), ctx, rng);
+        let mut next = std::mem::replace(&mut self.calendar[ctx.month as usize], NONE);
+        while next != NONE {
+            let i = usize::from(next);
+            // Read the link first: handling `i` may schedule it into a later month.
+            next = self.cols.next[i];
+            self.events += 1;
+            self.handle(i, ctx, rng);
         }
     }
 
     fn handle(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng) {
-        let state = LifeState::from_index(self.cols.state[i]).expect("valid state");
+        let state = LifeState::from_index(self.cols.core[i].state).expect("valid state");
         match state {
             LifeState::Crossing | LifeState::Travelling => self.arrive(i, ctx, rng),
             LifeState::InTransit => self.transit_event(i, ctx, rng),
@@ -57,7 +77,7 @@ impl Block {
             LifeState::Repatriated => self.punishment_over(i, ctx, rng),
             LifeState::Resettled => self.resettled_event(i, ctx, rng),
             LifeState::AsylumSeeker => {
-                if self.cols.due[i] == DUE_TIMER {
+                if self.cols.core[i].flags & FLAG_DUE_HAZARD == 0 {
                     self.decide(i, ctx, rng)
                 } else {
                     self.die(i, ctx.month)
@@ -78,23 +98,10 @@ impl Block {
         self.schedule(i, ctx.month + months, DUE_TIMER);
     }
 
-    fn hazard_wake(
-        &mut self,
-        i: usize,
-        ctx: &MonthCtx<'_>,
-        rng: &mut Rng,
-        a: &[f64],
-        b: &[f64],
-        f: &StepFn,
-    ) {
-        let profile = Profile {
-            a,
-            b,
-            f,
-            since: u32::from(self.cols.since[i]),
-        };
+    fn hazard_wake(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng, hazard: &Hazard) {
         let e: f64 = Exp1.sample(rng);
-        if let Some(k) = next_event(&profile, ctx.month + 1, ctx.months, e) {
+        let since = u32::from(self.cols.core[i].since);
+        if let Some(k) = hazard.next_event(since, ctx.month + 1, ctx.months, e) {
             self.schedule(i, k, DUE_HAZARD);
         }
     }
@@ -106,17 +113,11 @@ impl Block {
         ctx: &MonthCtx<'_>,
         rng: &mut Rng,
         timer: u32,
-        a: &[f64],
+        hazard: &Hazard,
     ) {
         let due_timer = ctx.month + timer;
-        let profile = Profile {
-            a,
-            b: &ctx.tables.zero,
-            f: &ctx.tables.one,
-            since: ctx.month,
-        };
         let e: f64 = Exp1.sample(rng);
-        match next_event(&profile, ctx.month + 1, due_timer.min(ctx.months), e) {
+        match hazard.next_event(ctx.month, ctx.month + 1, due_timer.min(ctx.months), e) {
             Some(k) if k < due_timer => self.schedule(i, k, DUE_HAZARD),
             _ => self.schedule(i, due_timer, DUE_TIMER),
         }
@@ -130,17 +131,17 @@ impl Block {
             LifeState::Travelling
         };
         self.set_state(i, state, route.from, ctx.month);
-        self.cols.route[i] = r;
+        self.cols.core[i].route = r;
         let d = route.duration.sample(rng);
         self.after(i, ctx, d);
     }
 
     fn die(&mut self, i: usize, month: u32) {
-        let place = self.cols.place[i];
+        let place = self.cols.core[i].place;
         let sex = self.sex(i);
         self.count_flow(FlowKind::Deaths, place, sex);
         if matches!(
-            LifeState::from_index(self.cols.state[i]),
+            LifeState::from_index(self.cols.core[i].state),
             Some(LifeState::Crossing | LifeState::Travelling | LifeState::InTransit)
         ) {
             self.count_flow(FlowKind::DeathsInTransit, place, sex);
@@ -175,7 +176,7 @@ impl Block {
     fn hand_over(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng) {
         let origin = &ctx.model.origin;
         let sex = self.sex(i);
-        let arrested_at = self.cols.place[i];
+        let arrested_at = self.cols.core[i].place;
         self.count_flow(FlowKind::Repatriations, arrested_at, sex);
         self.cols.repatriations[i] = self.cols.repatriations[i].saturating_add(1);
         if rng.random::<f64>() < origin.detention_death[ctx.year] {
@@ -184,15 +185,18 @@ impl Block {
             return;
         }
         self.set_state(i, LifeState::Repatriated, origin.place, ctx.month);
+        // Whether they will try again is decided now, with the probability of the year the
+        // punishment ends: those who stay need no wake-up at all.
         let d = origin.punishment.sample(rng);
-        self.after(i, ctx, d);
+        let end = ctx.month + d;
+        if end < ctx.months && rng.random::<f64>() < origin.reattempt[(end / 12) as usize] {
+            self.after(i, ctx, d);
+        }
     }
 
+    /// Punishment is over for someone who decided to try again.
     fn punishment_over(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng) {
         let origin = &ctx.model.origin;
-        if rng.random::<f64>() >= origin.reattempt[ctx.year] {
-            return; // stays in the origin for good
-        }
         let choices = &ctx.tables.route_choice[usize::from(origin.place)][ctx.year];
         match pick(choices, rng.random()) {
             Some(r) => {
@@ -209,7 +213,7 @@ impl Block {
 
     fn arrive(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng) {
         let model = ctx.model;
-        let r = self.cols.route[i];
+        let r = self.cols.core[i].route;
         let route = &model.routes[usize::from(r)];
         let y = ctx.year;
         if rng.random::<f64>() < route.death[y] {
@@ -238,8 +242,8 @@ impl Block {
             PlaceKind::Resettlement => self.enter_resettlement(i, ctx, rng, to),
             PlaceKind::Host => {
                 self.count_flow(FlowKind::Arrivals, to, sex);
-                if self.cols.flags[i] & FLAG_REFERRAL != 0 {
-                    self.cols.flags[i] &= !FLAG_REFERRAL;
+                if self.cols.core[i].flags & FLAG_REFERRAL != 0 {
+                    self.cols.core[i].flags &= !FLAG_REFERRAL;
                     self.count_flow(FlowKind::ResettlementArrivals, to, sex);
                     self.enter_protected(i, ctx, rng, LifeState::Refugee, to);
                 } else {
@@ -256,11 +260,11 @@ impl Block {
     fn enter_transit(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng, place: u16) {
         self.set_state(i, LifeState::InTransit, place, ctx.month);
         let t = &ctx.tables.transit[usize::from(place)];
-        self.hazard_wake(i, ctx, rng, &t.total, &ctx.tables.zero, &ctx.tables.one);
+        self.hazard_wake(i, ctx, rng, &t.wait);
     }
 
     fn transit_event(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng) {
-        let place = self.cols.place[i];
+        let place = self.cols.core[i].place;
         let p = usize::from(place);
         let t = &ctx.tables.transit[p];
         let y = ctx.year;
@@ -296,7 +300,7 @@ impl Block {
         let mut chosen = None;
         for &(r, prob) in &ctx.referrals[p] {
             if rng.random::<f64>() < prob {
-                self.cols.flags[i] |= FLAG_REFERRAL;
+                self.cols.core[i].flags |= FLAG_REFERRAL;
                 chosen = Some(r);
                 break;
             }
@@ -307,13 +311,12 @@ impl Block {
                 let sex = self.sex(i);
                 self.count_flow(FlowKind::TransitDepartures, place, sex);
                 self.departures[p] += 1;
-                self.touched = true;
                 self.set_out(i, ctx, rng, r);
             }
             None => {
                 // Nowhere open to go: stay, and face the same hazards again.
                 let t = &ctx.tables.transit[p];
-                self.hazard_wake(i, ctx, rng, &t.total, &ctx.tables.zero, &ctx.tables.one);
+                self.hazard_wake(i, ctx, rng, &t.wait);
             }
         }
     }
@@ -321,8 +324,8 @@ impl Block {
     // ----- resettlement -------------------------------------------------------------------
 
     fn enter_resettlement(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng, place: u16) {
-        if self.cols.flags[i] & FLAG_CITIZEN == 0 {
-            self.cols.flags[i] |= FLAG_CITIZEN;
+        if self.cols.core[i].flags & FLAG_CITIZEN == 0 {
+            self.cols.core[i].flags |= FLAG_CITIZEN;
             let sex = self.sex(i);
             self.count_flow(FlowKind::Arrivals, place, sex);
         }
@@ -331,22 +334,18 @@ impl Block {
     }
 
     fn resettled_wake(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng) {
-        let h = &ctx.tables.resettlement[usize::from(self.cols.place[i])];
-        self.hazard_wake(i, ctx, rng, &h.calendar, &h.onward, &h.onward_f);
+        let h = &ctx.tables.resettlement[usize::from(self.cols.core[i].place)];
+        self.hazard_wake(i, ctx, rng, &h.wait);
     }
 
     fn resettled_event(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng) {
-        let place = self.cols.place[i];
+        let place = self.cols.core[i].place;
         let p = usize::from(place);
         let h = &ctx.tables.resettlement[p];
         let y = ctx.year;
-        let profile = Profile {
-            a: &h.calendar,
-            b: &h.onward,
-            f: &h.onward_f,
-            since: u32::from(self.cols.since[i]),
-        };
-        let (_, onward) = profile.parts(ctx.month);
+        let onward = h.onward[y]
+            * h.onward_f
+                .at(ctx.month - u32::from(self.cols.core[i].since));
         let mut x = rng.random::<f64>() * (h.calendar[y] + onward);
         x -= h.death[y];
         if x < 0.0 {
@@ -385,19 +384,21 @@ impl Block {
             .as_ref()
             .expect("claims are made in hosts");
         let wait = h.processing.sample(rng);
-        let death = &ctx.tables.host[usize::from(host)].death;
+        let death = &ctx.tables.host[usize::from(host)].death_wait;
         self.timer_or_hazard(i, ctx, rng, wait, death);
     }
 
     fn decide(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng) {
-        let host = self.cols.place[i];
+        let host = self.cols.core[i].place;
         let h = ctx.model.hosts[usize::from(host)]
             .as_ref()
             .expect("claims are made in hosts");
         let y = ctx.year;
         let mut recognised = h.recognition[y];
         let mut complementary = h.complementary[y];
-        if self.cols.flags[i] & FLAG_CITIZEN != 0 && rng.random::<f64>() < h.citizenship_check[y] {
+        if self.cols.core[i].flags & FLAG_CITIZEN != 0
+            && rng.random::<f64>() < h.citizenship_check[y]
+        {
             let keep = 1.0 - h.check_effect[y];
             recognised *= keep;
             complementary *= keep;
@@ -424,14 +425,7 @@ impl Block {
             } else {
                 self.set_state(i, LifeState::Irregular, host, ctx.month);
                 let hz = &ctx.tables.host[usize::from(host)];
-                self.hazard_wake(
-                    i,
-                    ctx,
-                    rng,
-                    &hz.irregular,
-                    &ctx.tables.zero,
-                    &ctx.tables.one,
-                );
+                self.hazard_wake(i, ctx, rng, &hz.irregular_wait);
             }
         }
     }
@@ -452,27 +446,15 @@ impl Block {
     ) {
         self.set_state(i, state, host, ctx.month);
         let hz = &ctx.tables.host[usize::from(host)];
-        self.hazard_wake(
-            i,
-            ctx,
-            rng,
-            &hz.protected,
-            &hz.naturalisation,
-            &hz.naturalisation_f,
-        );
+        self.hazard_wake(i, ctx, rng, &hz.protected_wait);
     }
 
     fn protected_event(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng) {
-        let host = self.cols.place[i];
+        let host = self.cols.core[i].place;
         let hz = &ctx.tables.host[usize::from(host)];
         let y = ctx.year;
-        let profile = Profile {
-            a: &hz.protected,
-            b: &hz.naturalisation,
-            f: &hz.naturalisation_f,
-            since: u32::from(self.cols.since[i]),
-        };
-        let (_, naturalisation) = profile.parts(ctx.month);
+        let since = u32::from(self.cols.core[i].since);
+        let naturalisation = hz.naturalisation[y] * hz.naturalisation_f.at(ctx.month - since);
         let mut x = rng.random::<f64>() * (hz.protected[y] + naturalisation);
         x -= hz.death[y];
         if x < 0.0 {
@@ -489,11 +471,11 @@ impl Block {
         let sex = self.sex(i);
         self.count_flow(FlowKind::Naturalisations, host, sex);
         self.set_state(i, LifeState::Naturalised, host, ctx.month);
-        self.hazard_wake(i, ctx, rng, &hz.death, &ctx.tables.zero, &ctx.tables.one);
+        self.hazard_wake(i, ctx, rng, &hz.death_wait);
     }
 
     fn irregular_event(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng) {
-        let host = self.cols.place[i];
+        let host = self.cols.core[i].place;
         let hz = &ctx.tables.host[usize::from(host)];
         let y = ctx.year;
         if rng.random::<f64>() * hz.irregular[y] < hz.death[y] {
@@ -525,14 +507,6 @@ impl Block {
             born,
         );
         let sex = self.sex(i);
-        let n = self.n_places;
-        self.stock_delta[super::tally::YearTally::stock_index(
-            n,
-            LifeState::Crossing,
-            usize::from(origin),
-            sex,
-        )] += 1;
-        self.touched = true;
         self.count_flow(FlowKind::ExitAttempts, origin, sex);
         let d = ctx.model.routes[usize::from(r)].duration.sample(rng);
         self.after(i, ctx, d);

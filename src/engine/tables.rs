@@ -3,10 +3,11 @@
 //! The hot loop reads only these (and the month's context); it never converts a probability,
 //! walks a schedule or allocates.
 
-use super::hazard::{StepFn, hazard};
+use super::hazard::{Hazard, StepFn, hazard};
 use super::model::{Model, PlaceKind, RouteId, YearSeries};
 
-/// Hazards of one place, one `Vec` per competing risk, each indexed by year.
+/// Competing risks of one place: per year (to choose which one fired) and as a [`Hazard`] (to
+/// draw when the next one fires). Monthly hazards throughout.
 #[derive(Default)]
 pub(crate) struct TransitHazards {
     pub arrest: Vec<f64>,
@@ -14,7 +15,9 @@ pub(crate) struct TransitHazards {
     pub move_on: Vec<f64>,
     pub return_home: Vec<f64>,
     pub claim: Vec<f64>,
+    /// The sum of the five risks.
     pub total: Vec<f64>,
+    pub wait: Hazard,
 }
 
 #[derive(Default)]
@@ -23,9 +26,12 @@ pub(crate) struct ResettlementHazards {
     pub return_home: Vec<f64>,
     /// `death + return_home`.
     pub calendar: Vec<f64>,
+    /// Upper bound of the onward hazard (before the `W/(1+W)` thinning).
     pub onward: Vec<f64>,
     /// Onward modulation by months since arrival, zero during the programme.
     pub onward_f: StepFn,
+    /// `calendar + onward · onward_f`.
+    pub wait: Hazard,
     /// Routes to hosts, in route order.
     pub onward_routes: Vec<RouteId>,
 }
@@ -35,25 +41,22 @@ pub(crate) struct HostHazards {
     pub death: Vec<f64>,
     pub departure: Vec<f64>,
     pub naturalisation: Vec<f64>,
-    pub irregular_removal: Vec<f64>,
     /// `death + departure` (protected people).
     pub protected: Vec<f64>,
-    /// `death + irregular_removal`.
+    /// `death + irregular removal`.
     pub irregular: Vec<f64>,
     /// Naturalisation eligibility by months with status.
     pub naturalisation_f: StepFn,
-}
-
-impl Default for StepFn {
-    fn default() -> Self {
-        StepFn::constant(1.0)
-    }
+    /// Protected people: `protected + naturalisation · naturalisation_f`.
+    pub protected_wait: Hazard,
+    /// People staying irregularly.
+    pub irregular_wait: Hazard,
+    /// Death alone (claimants, naturalised people).
+    pub death_wait: Hazard,
 }
 
 /// All lookup tables of a model.
 pub(crate) struct Tables {
-    pub zero: Vec<f64>,
-    pub one: StepFn,
     pub transit: Vec<TransitHazards>,
     pub resettlement: Vec<ResettlementHazards>,
     pub host: Vec<HostHazards>,
@@ -78,73 +81,75 @@ impl Tables {
         let mut transit: Vec<TransitHazards> =
             (0..n_places).map(|_| TransitHazards::default()).collect();
         for (p, t) in model.transit.iter().enumerate() {
-            if let Some(t) = t {
-                let h = &mut transit[p];
-                h.arrest = hazards(&t.arrest);
-                h.death = hazards(&t.death);
-                h.move_on = hazards(&t.move_on);
-                h.return_home = hazards(&t.return_home);
-                h.claim = if model.hosts[p].is_some() {
-                    hazards(&t.claim_asylum)
-                } else {
-                    zero.clone()
-                };
-                h.total = (0..years)
-                    .map(|y| {
-                        h.arrest[y] + h.death[y] + h.move_on[y] + h.return_home[y] + h.claim[y]
-                    })
-                    .collect();
-            }
+            let Some(t) = t else { continue };
+            let h = &mut transit[p];
+            h.arrest = hazards(&t.arrest);
+            h.death = hazards(&t.death);
+            h.move_on = hazards(&t.move_on);
+            h.return_home = hazards(&t.return_home);
+            h.claim = if model.hosts[p].is_some() {
+                hazards(&t.claim_asylum)
+            } else {
+                zero.clone()
+            };
+            h.total = (0..years)
+                .map(|y| h.arrest[y] + h.death[y] + h.move_on[y] + h.return_home[y] + h.claim[y])
+                .collect();
+            h.wait = Hazard::calendar(h.total.clone());
         }
 
         let mut resettlement: Vec<ResettlementHazards> = (0..n_places)
             .map(|_| ResettlementHazards::default())
             .collect();
         for (p, r) in model.resettlement.iter().enumerate() {
-            if let Some(r) = r {
-                let h = &mut resettlement[p];
-                h.death = hazards(&r.death);
-                h.return_home = hazards(&r.return_to_origin);
-                h.calendar = sum(&h.death, &h.return_home);
-                h.onward = hazards(&r.onward);
-                h.onward_f = onward_modulation(r.programme_months, &r.onward_by_duration);
-                h.onward_routes = model
-                    .routes
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, route)| {
-                        usize::from(route.from) == p
-                            && model.places[usize::from(route.to)].kind == PlaceKind::Host
-                    })
-                    .map(|(i, _)| i as RouteId)
-                    .collect();
-            }
+            let Some(r) = r else { continue };
+            let h = &mut resettlement[p];
+            h.death = hazards(&r.death);
+            h.return_home = hazards(&r.return_to_origin);
+            h.calendar = sum(&h.death, &h.return_home);
+            h.onward = hazards(&r.onward);
+            let f = onward_modulation(r.programme_months, &r.onward_by_duration);
+            h.wait = Hazard::stepped(&h.calendar, &h.onward, &f);
+            h.onward_f = f;
+            h.onward_routes = model
+                .routes
+                .iter()
+                .enumerate()
+                .filter(|(_, route)| {
+                    usize::from(route.from) == p
+                        && model.places[usize::from(route.to)].kind == PlaceKind::Host
+                })
+                .map(|(i, _)| i as RouteId)
+                .collect();
         }
 
         let mut host: Vec<HostHazards> = (0..n_places).map(|_| HostHazards::default()).collect();
         for (p, hs) in model.hosts.iter().enumerate() {
-            if let Some(hs) = hs {
-                let h = &mut host[p];
-                h.death = hazards(&hs.death);
-                h.departure = if hs.departure_route.is_some() {
-                    hazards(&hs.departure)
-                } else {
-                    zero.clone()
-                };
-                h.naturalisation = hazards(&hs.naturalisation);
-                h.irregular_removal = if hs.removal_route.is_some() {
-                    hazards(&hs.irregular_removal)
-                } else {
-                    zero.clone()
-                };
-                h.protected = sum(&h.death, &h.departure);
-                h.irregular = sum(&h.death, &h.irregular_removal);
-                h.naturalisation_f = if hs.naturalisation_min_months == 0 {
-                    StepFn::constant(1.0)
-                } else {
-                    StepFn::new(vec![(0, 0.0), (hs.naturalisation_min_months, 1.0)])
-                };
-            }
+            let Some(hs) = hs else { continue };
+            let h = &mut host[p];
+            h.death = hazards(&hs.death);
+            h.departure = if hs.departure_route.is_some() {
+                hazards(&hs.departure)
+            } else {
+                zero.clone()
+            };
+            h.naturalisation = hazards(&hs.naturalisation);
+            let irregular_removal = if hs.removal_route.is_some() {
+                hazards(&hs.irregular_removal)
+            } else {
+                zero.clone()
+            };
+            h.protected = sum(&h.death, &h.departure);
+            h.irregular = sum(&h.death, &irregular_removal);
+            let f = if hs.naturalisation_min_months == 0 {
+                StepFn::constant(1.0)
+            } else {
+                StepFn::new(vec![(0, 0.0), (hs.naturalisation_min_months, 1.0)])
+            };
+            h.protected_wait = Hazard::stepped(&h.protected, &h.naturalisation, &f);
+            h.irregular_wait = Hazard::calendar(h.irregular.clone());
+            h.death_wait = Hazard::calendar(h.death.clone());
+            h.naturalisation_f = f;
         }
 
         let special: Vec<bool> = special_routes(model);
@@ -169,8 +174,6 @@ impl Tables {
         }
 
         Tables {
-            zero,
-            one: StepFn::constant(1.0),
             transit,
             resettlement,
             host,
@@ -240,12 +243,9 @@ mod tests {
     #[test]
     fn onward_modulation_zeroes_programme() {
         let f = onward_modulation(3, &[(0, 0.5), (24, 1.0), (60, 0.2)]);
-        assert_eq!(f.at(0), (0.0, 3));
-        assert_eq!(f.at(3), (0.5, 24));
-        assert_eq!(f.at(30), (1.0, 60));
-        assert_eq!(f.at(100).0, 0.2);
+        assert_eq!(f.steps(), &[(0, 0.0), (3, 0.5), (24, 1.0), (60, 0.2)]);
         let g = onward_modulation(0, &[(0, 2.0)]);
-        assert_eq!(g.at(5), (2.0, u32::MAX));
+        assert_eq!(g.steps(), &[(0, 2.0)]);
     }
 
     #[test]

@@ -21,9 +21,6 @@ pub const FLAG_CITIZEN: u8 = 2;
 /// Flag bit: travelling as a referred (quota) refugee.
 pub const FLAG_REFERRAL: u8 = 4;
 
-/// End of a calendar list.
-pub const NONE: u16 = u16::MAX;
-
 /// What a scheduled wake-up is for: the end of a timed phase…
 pub const DUE_TIMER: u8 = 0;
 /// …or a hazard event (stored as a flag bit).
@@ -49,12 +46,10 @@ pub(crate) struct Core {
     pub since: u16,
 }
 
-/// Per-agent columns: the hot record, the calendar links, and attributes events rarely touch
-/// (15 bytes per agent in all).
+/// Per-agent columns: the hot record and attributes events rarely touch (13 bytes per agent,
+/// plus 2 for the agent's entry in the calendar).
 pub(crate) struct Columns {
     pub core: Vec<Core>,
-    /// Next agent in the same calendar month (an intrusive list; [`NONE`] ends it).
-    pub next: Vec<u16>,
     /// Birth year.
     pub born: Vec<i16>,
     /// Month of the first exit.
@@ -67,7 +62,6 @@ impl Columns {
     fn with_capacity(n: usize) -> Columns {
         Columns {
             core: Vec::with_capacity(n),
-            next: Vec::with_capacity(n),
             born: Vec::with_capacity(n),
             left: Vec::with_capacity(n),
             repatriations: Vec::with_capacity(n),
@@ -78,9 +72,10 @@ impl Columns {
 /// A block of agents with its calendar and this month's local counts.
 pub(crate) struct Block {
     pub cols: Columns,
-    /// `calendar[m]` is the first agent (local index) that wakes up in month `m`; the others
-    /// follow through `cols.next`. Each agent is in at most one month's list.
-    pub calendar: Vec<u16>,
+    /// `calendar[m]` lists the agents (local index) that wake up in month `m`; each agent is
+    /// in at most one month's list. A list is read front to back, so the agents' records can be
+    /// fetched ahead of use.
+    pub calendar: Vec<Vec<u16>>,
     /// Agents of this block in each state, indexed like [`YearTally::stocks`].
     pub stocks: Vec<i32>,
     /// Flows this year, indexed like [`YearTally::flows`].
@@ -96,7 +91,7 @@ impl Block {
     pub fn new(months: u32, n_places: usize) -> Block {
         Block {
             cols: Columns::with_capacity(BLOCK_SIZE),
-            calendar: vec![NONE; months as usize],
+            calendar: vec![Vec::new(); months as usize],
             stocks: vec![0; LifeState::COUNT * n_places * 2],
             flows: vec![0; FlowKind::COUNT * n_places * 2],
             departures: vec![0; n_places],
@@ -134,7 +129,6 @@ impl Block {
             route,
             since: month,
         });
-        c.next.push(NONE);
         c.born.push(born);
         c.left.push(month);
         c.repatriations.push(0);
@@ -172,9 +166,8 @@ impl Block {
     pub fn schedule(&mut self, i: usize, month: u32, due: u8) {
         let flags = &mut self.cols.core[i].flags;
         *flags = (*flags & !FLAG_DUE_HAZARD) | due;
-        if let Some(head) = self.calendar.get_mut(month as usize) {
-            self.cols.next[i] = *head;
-            *head = i as u16;
+        if let Some(bucket) = self.calendar.get_mut(month as usize) {
+            bucket.push(i as u16);
         }
     }
 }

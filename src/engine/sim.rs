@@ -4,7 +4,7 @@ use rand::RngExt;
 use rand_distr::{Distribution, Poisson};
 use rayon::prelude::*;
 
-use super::agents::{Block, NONE};
+use super::agents::Block;
 use super::model::{Model, PlaceKind};
 use super::rng::{Purpose, stream};
 use super::step::MonthCtx;
@@ -148,7 +148,7 @@ impl<'m> Simulation<'m> {
 
             // Everyone due this month, block by block; each block has its own stream.
             let step = |(b, block): (usize, &mut Block)| {
-                if block.calendar[month as usize] != NONE {
+                if !block.calendar[month as usize].is_empty() {
                     let mut rng = stream(seed, replicate, Purpose::Transition, month, b as u32);
                     block.step(&ctx, &mut rng);
                 }

@@ -9,7 +9,7 @@ use rand::RngExt;
 use rand_distr::{Distribution, Exp1};
 
 use super::agents::{
-    Block, DUE_HAZARD, DUE_TIMER, FLAG_CITIZEN, FLAG_DUE_HAZARD, FLAG_FEMALE, FLAG_REFERRAL, NONE,
+    Block, DUE_HAZARD, DUE_TIMER, FLAG_CITIZEN, FLAG_DUE_HAZARD, FLAG_FEMALE, FLAG_REFERRAL,
 };
 use super::hazard::Hazard;
 use super::model::{Model, PlaceKind, RouteId};
@@ -55,16 +55,38 @@ impl<'a> MonthCtx<'a> {
     }
 }
 
+/// How many calendar entries ahead a record is prefetched.
+const PREFETCH_DISTANCE: usize = 8;
+
+/// Hints the processor to fetch `items[i]` into cache. Never faults and changes no result.
+#[inline(always)]
+fn prefetch<T>(items: &[T], i: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(item) = items.get(i) {
+        // SAFETY: `_mm_prefetch` only hints the cache and cannot fault; SSE is part of the
+        // x86_64 baseline, so the intrinsic is available on every x86_64 target.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                (item as *const T).cast::<i8>(),
+            );
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (items, i);
+}
+
 impl Block {
     /// Processes every agent due in `ctx.month`.
     pub(crate) fn step(&mut self, ctx: &MonthCtx<'_>, rng: &mut Rng) {
-        let mut next = std::mem::replace(&mut self.calendar[ctx.month as usize], NONE);
-        while next != NONE {
-            let i = usize::from(next);
-            // Read the link first: handling `i` may schedule it into a later month.
-            next = self.cols.next[i];
-            self.events += 1;
-            self.handle(i, ctx, rng);
+        let bucket = std::mem::take(&mut self.calendar[ctx.month as usize]);
+        self.events += bucket.len() as u64;
+        for (k, &i) in bucket.iter().enumerate() {
+            // Agents are visited in calendar order, not index order: ask for the record of the
+            // agent a few places ahead now, so that its cache miss overlaps this one's work.
+            if let Some(&ahead) = bucket.get(k + PREFETCH_DISTANCE) {
+                prefetch(&self.cols.core, usize::from(ahead));
+            }
+            self.handle(usize::from(i), ctx, rng);
         }
     }
 

@@ -9,8 +9,8 @@
 //! | `first_year`, `last_year` | first and last year compared |
 //! | `masked_years` | compared years whose observed value includes a masked 5 ("1 to 5") |
 //! | `log1p_rmse` | `√(mean (ln(1+sim) − ln(1+obs))²)` |
-//! | `mean_abs_log_ratio` | `mean |ln(sim/obs)|` over years where both are positive |
-//! | `mase` | `mean |sim − obs| / mean |obs_t − obs_(t−1)|` (empty if undefined) |
+//! | `mean_abs_log_ratio` | `mean \|ln(sim/obs)\|` over years where both are positive |
+//! | `mase` | `mean \|sim − obs\| / mean \|obs_t − obs_(t−1)\|` (empty if undefined) |
 //! | `bias` | `Σ (sim − obs)` |
 //! | `coverage_90` | share of compared years whose observed value meets the simulated 90% band |
 //!

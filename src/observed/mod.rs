@@ -6,8 +6,8 @@
 //! can treat it as the interval 1–5. Each series is known as a stock (at year end) or a flow
 //! (during the year), so a comparison never pairs one with the other.
 //!
-//! Two layouts are read: the project's own files in a folder (`data/observed/`, [`project`]),
-//! and UNHCR's published tables as downloaded ([`unhcr`]). Several sources may be given; a
+//! Two layouts are read: the project's own files in a folder (`data/observed/`, module `project`),
+//! and UNHCR's published tables as downloaded (module `unhcr`). Several sources may be given; a
 //! later source's series replaces an earlier one's.
 
 mod project;

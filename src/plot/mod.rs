@@ -8,7 +8,7 @@
 //! | `figure3-main-hosts` | one panel per main host (largest observed stocks): refugee stock and asylum applications, simulated band against observed |
 //! | `figure4-unobservables` | people hiding in transit places, repatriations, onward departures: simulated only |
 //!
-//! Text is drawn with a font embedded in the binary ([`font`]); this module exists only with
+//! Text is drawn with a font embedded in the binary (module `font`); this module exists only with
 //! the `plot` feature.
 
 pub mod data;

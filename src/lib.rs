@@ -20,4 +20,6 @@ pub mod ensemble;
 pub mod observe;
 pub mod observed;
 pub mod output;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod scenario;

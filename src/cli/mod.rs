@@ -10,6 +10,8 @@ macro_rules! say {
     }};
 }
 
+mod compare;
+mod plot;
 mod run;
 mod validate;
 
@@ -34,6 +36,10 @@ enum Command {
     Run(run::RunArgs),
     /// Check a scenario and print a one-screen summary.
     Validate(validate::ValidateArgs),
+    /// Compare a run with the observed record: write RUN_DIR/fit.csv and print the fit.
+    Compare(compare::CompareArgs),
+    /// Draw a run's figures against the observed record (PNG or SVG).
+    Plot(plot::PlotArgs),
 }
 
 /// Scenario file plus overrides, shared by commands that read a scenario.
@@ -98,6 +104,8 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Run(a) => run::run(a),
         Command::Validate(a) => validate::validate(a),
+        Command::Compare(a) => compare::compare(a),
+        Command::Plot(a) => plot::plot(a),
     }
 }
 

@@ -6,17 +6,72 @@
 //! of the root mean squared difference of `ln(1 + x)` between simulated and observed values,
 //! over the years both have; years the observed record lacks are skipped, never read as zero,
 //! and a published 5 that stands for 1–5 counts as the interval [1, 5].
+//!
+//! A stock (people present at year end) is never paired with a flow (events in the year): a
+//! series the run and the observed data measure differently is refused before pairing
+//! ([`refuse_mismatched`]). `fit.csv` is rendered in [`table`].
 
 pub mod metrics;
+pub mod table;
 
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 
 use metrics::{Pair, Transform};
 
-use crate::observe::{Layout, Row};
-use crate::observed::{Observed, Point, SeriesKey};
+use crate::observe::{Layout, ObservationSpec, Row};
+use crate::observed::{Measure, Observed, Point, SeriesKey};
 use crate::output::SummaryRow;
+
+/// Stock or flow of every series a scenario declares.
+pub fn declared_measures(spec: &ObservationSpec) -> BTreeMap<String, Measure> {
+    spec.series
+        .iter()
+        .map(|s| {
+            let m = if s.count.is_stock() {
+                Measure::Stock
+            } else {
+                Measure::Flow
+            };
+            (s.name.clone(), m)
+        })
+        .collect()
+}
+
+/// A series measured one way in the run and another in the observed data: never paired.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mismatch {
+    /// Series name.
+    pub series: String,
+    /// What the run counts.
+    pub simulated: Measure,
+    /// What the observed data counts.
+    pub observed: Measure,
+}
+
+/// Removes from `obs` every series whose measure differs from the run's (`simulated`, by
+/// series name) and says which. Series either side does not classify are kept.
+pub fn refuse_mismatched(
+    obs: &mut Observed,
+    simulated: &BTreeMap<String, Measure>,
+) -> Vec<Mismatch> {
+    let mismatches: Vec<Mismatch> = obs
+        .measures
+        .iter()
+        .filter_map(|(series, &observed)| {
+            let &sim = simulated.get(series)?;
+            (sim != observed).then(|| Mismatch {
+                series: series.clone(),
+                simulated: sim,
+                observed,
+            })
+        })
+        .collect();
+    for m in &mismatches {
+        obs.series.retain(|k, _| k.series != m.series);
+    }
+    mismatches
+}
 
 /// Simulated values of one series-place-sex in one year.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -186,6 +241,34 @@ mod tests {
         assert!((a.log1p_rmse.unwrap() - (0.5f64).sqrt()).abs() < 1e-12);
         let d = distance(&fits).unwrap();
         assert!((d - (0.5f64.sqrt() + 0.0) / 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_stock_is_never_paired_with_a_flow() {
+        let mut obs = Observed::default();
+        obs.add(k("stock_here", "total"), 2000, 7.0, false);
+        obs.add(k("same", "total"), 2000, 7.0, false);
+        obs.add(k("unclassified", "total"), 2000, 7.0, false);
+        obs.measures.insert("stock_here".into(), Measure::Stock);
+        obs.measures.insert("same".into(), Measure::Flow);
+        let sim: BTreeMap<String, Measure> = [
+            ("stock_here".to_string(), Measure::Flow),
+            ("same".to_string(), Measure::Flow),
+            ("unclassified".to_string(), Measure::Stock),
+        ]
+        .into();
+        let refused = refuse_mismatched(&mut obs, &sim);
+        assert_eq!(
+            refused,
+            vec![Mismatch {
+                series: "stock_here".into(),
+                simulated: Measure::Flow,
+                observed: Measure::Stock
+            }]
+        );
+        assert!(obs.get("stock_here", "X", "total").is_none());
+        assert!(obs.get("same", "X", "total").is_some());
+        assert!(obs.get("unclassified", "X", "total").is_some());
     }
 
     fn e1() -> f64 {

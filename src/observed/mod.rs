@@ -3,14 +3,41 @@
 //!
 //! A missing row is "not reported", never zero: it is simply absent here. A published 5 that
 //! UNHCR uses for any count from 1 to 5 is kept as 5 and flagged (`masked_cells`), so a metric
-//! can treat it as the interval 1–5.
+//! can treat it as the interval 1–5. Each series is known as a stock (at year end) or a flow
+//! (during the year), so a comparison never pairs one with the other.
+//!
+//! Two layouts are read: the project's own files in a folder (`data/observed/`, module `project`),
+//! and UNHCR's published tables as downloaded (module `unhcr`). Several sources may be given; a
+//! later source's series replaces an earlier one's.
 
 mod project;
+mod table;
+mod unhcr;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use project::load_project_dir;
+pub use unhcr::{UnhcrTable, load_unhcr_file};
+
+/// Whether a series counts people at a moment or events over a period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Measure {
+    /// People present on 31 December.
+    Stock,
+    /// Events during the calendar year.
+    Flow,
+}
+
+impl Measure {
+    /// `stock` or `flow`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Measure::Stock => "stock",
+            Measure::Flow => "flow",
+        }
+    }
+}
 
 /// One observed value.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -44,6 +71,8 @@ pub struct SeriesKey {
 pub struct Observed {
     /// The data.
     pub series: BTreeMap<SeriesKey, BTreeMap<i32, Point>>,
+    /// Stock or flow, by series name (for the series the sources define).
+    pub measures: BTreeMap<String, Measure>,
     /// Files read.
     pub files: Vec<PathBuf>,
 }
@@ -73,11 +102,13 @@ impl Observed {
         })
     }
 
-    /// Merges another set of observations; on a clash the other set wins.
+    /// Merges another set of observations; on a clash (same series, place and sex) the other
+    /// set's series replaces this one's whole.
     pub fn extend(&mut self, other: Observed) {
         for (k, v) in other.series {
             self.series.insert(k, v);
         }
+        self.measures.extend(other.measures);
         self.files.extend(other.files);
     }
 }
@@ -105,7 +136,27 @@ pub enum ObservedError {
     },
 }
 
-/// Reads observed data from `path`: a folder in the project's layout (`data/observed/`).
+/// Reads observed data from `path`: a folder in the project's layout (`data/observed/`), every
+/// origin.
 pub fn load(path: &Path) -> Result<Observed, ObservedError> {
-    load_project_dir(path)
+    load_project_dir(path, None)
+}
+
+/// Reads one source of rows of origin `origin` (ISO3): a folder in the project's layout, or a
+/// CSV file in UNHCR's layout.
+pub fn load_source(path: &Path, origin: &str) -> Result<Observed, ObservedError> {
+    if path.is_dir() {
+        load_project_dir(path, Some(origin))
+    } else {
+        load_unhcr_file(path, origin)
+    }
+}
+
+/// Reads several sources in order; a later source's series replaces an earlier one's.
+pub fn load_sources(paths: &[PathBuf], origin: &str) -> Result<Observed, ObservedError> {
+    let mut obs = Observed::default();
+    for p in paths {
+        obs.extend(load_source(p, origin)?);
+    }
+    Ok(obs)
 }

@@ -7,19 +7,31 @@
 //! | `unhcr_prk_population_stock.csv` | refugees / asylum-seekers at year end | `unhcr_refugees`, `unhcr_asylum_seekers` |
 //! | `unhcr_prk_asylum_applications.csv` | `app_type` N, V, NA or NR (new or unspecified) | `unhcr_asylum_applications` |
 //! | `unhcr_prk_asylum_decisions.csv` | first-instance levels (FI, NA, IN, FA, TA) | `unhcr_decisions_*` |
+//!
+//! With an origin given, UNHCR rows of other origins (column `origin`) are skipped; the MOU file
+//! counts arrivals from the DPRK only, so it is read for origin `PRK` alone.
 
-use std::collections::HashMap;
 use std::path::Path;
 
-use super::{Observed, ObservedError, SeriesKey};
+use super::table::{Row, Table};
+use super::{Measure, Observed, ObservedError, SeriesKey};
 
 const MOU: &str = "mou_defector_arrivals_south_korea.csv";
 const STOCK: &str = "unhcr_prk_population_stock.csv";
 const APPLICATIONS: &str = "unhcr_prk_asylum_applications.csv";
 const DECISIONS: &str = "unhcr_prk_asylum_decisions.csv";
 
-/// Reads every known file present in `dir`.
-pub fn load_project_dir(dir: &Path) -> Result<Observed, ObservedError> {
+/// UNHCR `app_type` codes of new (or unspecified) applications: the rows counted as applications.
+pub(super) const NEW_APPLICATION_TYPES: [&str; 4] = ["N", "V", "NA", "NR"];
+
+/// UNHCR `dec_level` codes of first-instance decisions: the rows counted as decisions.
+pub(super) const FIRST_INSTANCE_LEVELS: [&str; 5] = ["FI", "NA", "IN", "FA", "TA"];
+
+/// Origin of the people the MOU file counts (it has no origin column).
+const MOU_ORIGIN: &str = "PRK";
+
+/// Reads every known file present in `dir`; with `origin`, only rows of that origin (ISO3).
+pub fn load_project_dir(dir: &Path, origin: Option<&str>) -> Result<Observed, ObservedError> {
     let mut obs = Observed::default();
     if !dir.is_dir() {
         return Err(ObservedError::Io {
@@ -35,81 +47,38 @@ pub fn load_project_dir(dir: &Path) -> Result<Observed, ObservedError> {
     ] {
         let path = dir.join(file);
         if path.exists() {
-            each_row(&path, |row, line| reader(&mut obs, row, line))?;
+            Table::open(&path)?.for_each(|row| {
+                let row_origin = if file == MOU {
+                    MOU_ORIGIN
+                } else {
+                    row.get("origin")?
+                };
+                if origin.is_some_and(|o| o != row_origin) {
+                    return Ok(());
+                }
+                reader(&mut obs, row)
+            })?;
             obs.files.push(path);
+        }
+    }
+    for (series, measure) in [
+        ("mou_arrivals", Measure::Flow),
+        ("unhcr_refugees", Measure::Stock),
+        ("unhcr_asylum_seekers", Measure::Stock),
+        ("unhcr_asylum_applications", Measure::Flow),
+        ("unhcr_decisions_recognized", Measure::Flow),
+        ("unhcr_decisions_complementary", Measure::Flow),
+        ("unhcr_decisions_rejected", Measure::Flow),
+        ("unhcr_decisions_closed", Measure::Flow),
+    ] {
+        if obs.series.keys().any(|k| k.series == series) {
+            obs.measures.insert(series.to_string(), measure);
         }
     }
     Ok(obs)
 }
 
-type Reader = fn(&mut Observed, &Row<'_>, u64) -> Result<(), String>;
-
-/// A CSV row addressed by column name.
-struct Row<'a> {
-    columns: &'a HashMap<String, usize>,
-    record: &'a csv::StringRecord,
-}
-
-impl Row<'_> {
-    fn get(&self, name: &str) -> Result<&str, String> {
-        let i = self
-            .columns
-            .get(name)
-            .ok_or_else(|| format!("missing column `{name}`"))?;
-        Ok(self.record.get(*i).unwrap_or("").trim())
-    }
-
-    fn number<T: std::str::FromStr>(&self, name: &str) -> Result<T, String> {
-        let s = self.get(name)?;
-        s.parse()
-            .map_err(|_| format!("column `{name}`: expected a number, found \"{s}\""))
-    }
-}
-
-fn each_row(
-    path: &Path,
-    mut f: impl FnMut(&Row<'_>, u64) -> Result<(), String>,
-) -> Result<(), ObservedError> {
-    let name = path.display().to_string();
-    let mut reader = csv::Reader::from_path(path).map_err(|e| ObservedError::Io {
-        path: name.clone(),
-        source: std::io::Error::other(e.to_string()),
-    })?;
-    let headers = reader
-        .headers()
-        .map_err(|e| ObservedError::Format {
-            path: name.clone(),
-            line: 1,
-            message: e.to_string(),
-        })?
-        .clone();
-    let columns: HashMap<String, usize> = headers
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (h.trim().to_string(), i))
-        .collect();
-    for (i, record) in reader.records().enumerate() {
-        let line = i as u64 + 2;
-        let record = record.map_err(|e| ObservedError::Format {
-            path: name.clone(),
-            line,
-            message: e.to_string(),
-        })?;
-        f(
-            &Row {
-                columns: &columns,
-                record: &record,
-            },
-            line,
-        )
-        .map_err(|message| ObservedError::Format {
-            path: name.clone(),
-            line,
-            message,
-        })?;
-    }
-    Ok(())
-}
+type Reader = fn(&mut Observed, &Row<'_>) -> Result<(), String>;
 
 fn key(series: &str, place: &str, sex: &str) -> SeriesKey {
     SeriesKey {
@@ -123,7 +92,7 @@ fn masked(row: &Row<'_>) -> Result<bool, String> {
     Ok(row.get("flag")? == "value_5_may_be_1to5")
 }
 
-fn read_mou(obs: &mut Observed, row: &Row<'_>, _line: u64) -> Result<(), String> {
+fn read_mou(obs: &mut Observed, row: &Row<'_>) -> Result<(), String> {
     if row.get("series")? != "arrivals_in_year" || row.get("preferred")? != "1" {
         return Ok(());
     }
@@ -137,7 +106,7 @@ fn read_mou(obs: &mut Observed, row: &Row<'_>, _line: u64) -> Result<(), String>
     Ok(())
 }
 
-fn read_stock(obs: &mut Observed, row: &Row<'_>, _line: u64) -> Result<(), String> {
+fn read_stock(obs: &mut Observed, row: &Row<'_>) -> Result<(), String> {
     let series = match row.get("series")? {
         "refugees_stock_end_year" => "unhcr_refugees",
         "asylum_seekers_stock_end_year" => "unhcr_asylum_seekers",
@@ -153,8 +122,8 @@ fn read_stock(obs: &mut Observed, row: &Row<'_>, _line: u64) -> Result<(), Strin
     Ok(())
 }
 
-fn read_applications(obs: &mut Observed, row: &Row<'_>, _line: u64) -> Result<(), String> {
-    if !matches!(row.get("app_type")?, "N" | "V" | "NA" | "NR") {
+fn read_applications(obs: &mut Observed, row: &Row<'_>) -> Result<(), String> {
+    if !NEW_APPLICATION_TYPES.contains(&row.get("app_type")?) {
         return Ok(());
     }
     let place = row.get("asylum_country_iso3")?;
@@ -167,8 +136,8 @@ fn read_applications(obs: &mut Observed, row: &Row<'_>, _line: u64) -> Result<()
     Ok(())
 }
 
-fn read_decisions(obs: &mut Observed, row: &Row<'_>, _line: u64) -> Result<(), String> {
-    if !matches!(row.get("dec_level")?, "FI" | "NA" | "IN" | "FA" | "TA") {
+fn read_decisions(obs: &mut Observed, row: &Row<'_>) -> Result<(), String> {
+    if !FIRST_INSTANCE_LEVELS.contains(&row.get("dec_level")?) {
         return Ok(());
     }
     let series = match row.get("series")? {

@@ -7,6 +7,7 @@
 //! | `summary.csv` | year × series × place × sex | `year,series,place,sex,mean,sd,p05,p50,p95` |
 
 mod atomic;
+mod read;
 
 use std::fmt::Write as _;
 use std::io;
@@ -15,6 +16,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub use atomic::write_atomic;
+pub use read::{ReadError, RunInfo, read_manifest, read_series, read_summary};
 
 use crate::observe::{Layout, Row};
 

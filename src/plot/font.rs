@@ -1,0 +1,18 @@
+//! The one font every figure uses, embedded in the binary: figures render the same on a
+//! machine with no fonts installed, and no system font is ever looked up.
+
+use std::sync::OnceLock;
+
+use plotters::style::{FontStyle, register_font};
+
+/// DejaVu Sans 2.37 (Bitstream Vera licence; `assets/fonts/`).
+static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+
+/// The family name figures ask for.
+pub const FAMILY: &str = "sans-serif";
+
+/// Registers the embedded font as [`FAMILY`] once; `false` if it could not be parsed.
+pub fn ensure() -> bool {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    *REGISTERED.get_or_init(|| register_font(FAMILY, FontStyle::Normal, DEJAVU_SANS).is_ok())
+}

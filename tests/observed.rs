@@ -1,0 +1,159 @@
+//! The observed-data loaders: UNHCR's own table layout read unchanged (specific values, masked
+//! cells, the origin filter, missing rows absent), and the same numbers as the project's files.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use diaspora::observed::{self, Measure, Observed, Point};
+
+fn fixture(rel: &str) -> PathBuf {
+    common::path(&format!("tests/fixtures/{rel}"))
+}
+
+fn point(value: f64, masked_cells: u32) -> Point {
+    Point {
+        value,
+        masked_cells,
+    }
+}
+
+fn series(obs: &Observed, name: &str, place: &str) -> BTreeMap<i32, Point> {
+    obs.get(name, place, "total").cloned().unwrap_or_default()
+}
+
+#[test]
+fn unhcr_population_table_values_masks_origin_and_absent_rows() {
+    let obs =
+        observed::load_unhcr_file(&fixture("compare/observed/population.csv"), "PRK").unwrap();
+    // 2003 has no GBR row: not reported, absent (not zero). 2000 is a published zero.
+    assert_eq!(
+        series(&obs, "unhcr_refugees", "GBR"),
+        [
+            (2000, point(0.0, 0)),
+            (2001, point(5.0, 1)),
+            (2002, point(20.0, 0)),
+            (2004, point(7.0, 0)),
+        ]
+        .into()
+    );
+    // CAN 2002 has an empty asylum_seekers cell: not reported for that measure only.
+    assert_eq!(
+        series(&obs, "unhcr_asylum_seekers", "CAN"),
+        [(2001, point(5.0, 1)), (2003, point(0.0, 0))].into()
+    );
+    assert_eq!(series(&obs, "unhcr_refugees", "CAN")[&2002], point(5.0, 1));
+    assert_eq!(obs.measures["unhcr_refugees"], Measure::Stock);
+    assert_eq!(obs.measures["unhcr_asylum_seekers"], Measure::Stock);
+
+    // The AFG row is another origin's.
+    let afg =
+        observed::load_unhcr_file(&fixture("compare/observed/population.csv"), "AFG").unwrap();
+    assert_eq!(
+        series(&afg, "unhcr_refugees", "GBR"),
+        [(2001, point(300.0, 0))].into()
+    );
+    assert_eq!(afg.series.len(), 2);
+}
+
+#[test]
+fn unhcr_applications_sum_new_claims_and_count_masked_cells() {
+    let obs =
+        observed::load_unhcr_file(&fixture("compare/observed/asylum_applications.csv"), "PRK")
+            .unwrap();
+    // 2001: N 5 (masked) + V 10 = 15 with one masked cell, so [11, 15]; the repeat claim (R,
+    // 50) and the AFG row (1000) are not counted; 2002's empty cell is not reported.
+    let gbr = series(&obs, "unhcr_asylum_applications", "GBR");
+    assert_eq!(
+        gbr,
+        [
+            (2000, point(0.0, 0)),
+            (2001, point(15.0, 1)),
+            (2003, point(20.0, 0)),
+        ]
+        .into()
+    );
+    assert_eq!(gbr[&2001].lower(), 11.0);
+    assert_eq!(obs.measures["unhcr_asylum_applications"], Measure::Flow);
+}
+
+#[test]
+fn unhcr_tables_as_downloaded_give_the_projects_numbers() {
+    let project = observed::load_project_dir(&common::path("data/observed"), Some("PRK")).unwrap();
+    let mut unhcr = Observed::default();
+    for f in [
+        "population_prk.csv",
+        "asylum_applications_prk.csv",
+        "asylum_decisions_prk.csv",
+    ] {
+        unhcr.extend(
+            observed::load_unhcr_file(&fixture(&format!("unhcr-layout/{f}")), "PRK").unwrap(),
+        );
+    }
+    let of = |o: &Observed| -> BTreeMap<_, _> {
+        o.series
+            .iter()
+            .filter(|(k, _)| k.series.starts_with("unhcr_"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let (p, u) = (of(&project), of(&unhcr));
+    assert_eq!(p.len(), u.len());
+    assert!(p.len() > 100, "{} series", p.len());
+    for (k, v) in &p {
+        assert_eq!(Some(v), u.get(k), "{k:?}");
+    }
+    // Spot checks against the published table.
+    assert_eq!(
+        series(&unhcr, "unhcr_refugees", "GBR")[&2008],
+        point(570.0, 0)
+    );
+    assert_eq!(
+        series(&unhcr, "unhcr_asylum_seekers", "CAN")[&2014],
+        point(5.0, 1)
+    );
+    for (s, m) in &unhcr.measures {
+        assert_eq!(project.measures.get(s), Some(m), "{s}");
+    }
+    // A later source replaces an earlier one's series whole.
+    let both = observed::load_sources(
+        &[
+            common::path("data/observed"),
+            fixture("compare/observed/population.csv"),
+        ],
+        "PRK",
+    )
+    .unwrap();
+    assert_eq!(
+        series(&both, "unhcr_refugees", "GBR")[&2002],
+        point(20.0, 0)
+    );
+    assert!(!series(&both, "unhcr_refugees", "GBR").contains_key(&2008));
+    assert_eq!(
+        series(&both, "unhcr_refugees", "DEU"),
+        series(&project, "unhcr_refugees", "DEU")
+    );
+}
+
+#[test]
+fn headers_tell_the_table_and_a_missing_column_is_named() {
+    let e = observed::load_unhcr_file(
+        &fixture("compare/invalid/population_without_coa_iso.csv"),
+        "PRK",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.ends_with("population_without_coa_iso.csv:1: missing required column `coa_iso` (needed in UNHCR's population table)"),
+        "{e}"
+    );
+    // The project's MOU file is not a UNHCR table.
+    let e = observed::load_unhcr_file(
+        &common::path("data/observed/mou_defector_arrivals_south_korea.csv"),
+        "PRK",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains(":1: not a table in UNHCR's layout"), "{e}");
+}

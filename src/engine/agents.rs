@@ -171,3 +171,41 @@ impl Block {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bytes an agent occupies at rest: its record, its other columns, and its calendar entry.
+    #[test]
+    fn an_agent_takes_at_most_32_bytes() {
+        assert_eq!(std::mem::size_of::<Core>(), 8);
+        let columns = size_of::<Core>() + size_of::<i16>() + size_of::<u16>() + size_of::<u8>();
+        let calendar_entry = size_of::<u16>();
+        assert_eq!(columns + calendar_entry, 15);
+        assert!(columns + calendar_entry <= 32);
+    }
+
+    #[test]
+    fn set_state_moves_one_count() {
+        let mut b = Block::new(12, 3);
+        let i = b.push(LifeState::Crossing, FLAG_FEMALE, 0, 0, 0, 1980);
+        b.set_state(i, LifeState::InTransit, 2, 1);
+        let at = |s, p| b.stocks[YearTally::stock_index(3, s, p, 1)];
+        assert_eq!(
+            (at(LifeState::Crossing, 0), at(LifeState::InTransit, 2)),
+            (0, 1)
+        );
+        assert_eq!(b.stocks.iter().sum::<i32>(), 1);
+        assert_eq!(
+            b.cols.core[i],
+            Core {
+                state: LifeState::InTransit as u8,
+                flags: FLAG_FEMALE,
+                place: 2,
+                route: 0,
+                since: 1
+            }
+        );
+    }
+}

@@ -303,6 +303,37 @@ impl Plan {
         &self.spec
     }
 
+    /// A handle on one output value — `(series, place, sex)` — to read from tallies without
+    /// producing every row; `None` if the run does not produce it.
+    pub fn probe(&self, series: &str, place: &str, sex: Sex) -> Option<Probe> {
+        let s = self.out.iter().position(|o| o.name == series)?;
+        let out = &self.out[s];
+        let place = if place == ALL_PLACES {
+            ALL
+        } else {
+            let p = self.spec.place_ids.iter().position(|id| id == place)? as PlaceId;
+            out.places.contains(&p).then_some(p)?
+        };
+        if !out.places.contains(&place) || (sex != Sex::Total && !out.by_sex) {
+            return None;
+        }
+        let sex = match sex {
+            Sex::Female => Some(FEMALE),
+            Sex::Male => Some(MALE),
+            Sex::Total => None,
+        };
+        Some(Probe {
+            series: s,
+            place,
+            sex,
+        })
+    }
+
+    /// The value `probe` addresses in one year's tally (as it would appear in `series.csv`).
+    pub fn read(&self, probe: &Probe, tally: &YearTally) -> f64 {
+        self.value(&self.out[probe.series], tally, probe.place, probe.sex)
+    }
+
     /// Appends the rows of one year to `rows`.
     pub fn rows(&self, tally: &YearTally, rows: &mut Vec<Row>) {
         let all = self.spec.place_ids.len() as u16;
@@ -402,6 +433,14 @@ impl Plan {
             }
         }
     }
+}
+
+/// One output value of a [`Plan`], addressed by series, place and sex.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Probe {
+    series: usize,
+    place: PlaceId,
+    sex: Option<usize>,
 }
 
 /// Marker for "all places" inside [`OutSeries::places`].

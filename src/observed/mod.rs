@@ -6,18 +6,21 @@
 //! can treat it as the interval 1–5. Each series is known as a stock (at year end) or a flow
 //! (during the year), so a comparison never pairs one with the other.
 //!
-//! Two layouts are read: the project's own files in a folder (`data/observed/`, module `project`),
-//! and UNHCR's published tables as downloaded (module `unhcr`). Several sources may be given; a
+//! Three layouts are read: the project's own files in a folder (`data/observed/`, module
+//! `project`), UNHCR's published tables as downloaded (module `unhcr`), and the tidy layout of a
+//! run's `series.csv` (module `tidy`). Several sources may be given; a
 //! later source's series replaces an earlier one's.
 
 mod project;
 mod table;
+mod tidy;
 mod unhcr;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use project::load_project_dir;
+pub use tidy::{is_tidy, load_tidy_file};
 pub use unhcr::{UnhcrTable, load_unhcr_file};
 
 /// Whether a series counts people at a moment or events over a period.
@@ -142,11 +145,13 @@ pub fn load(path: &Path) -> Result<Observed, ObservedError> {
     load_project_dir(path, None)
 }
 
-/// Reads one source of rows of origin `origin` (ISO3): a folder in the project's layout, or a
-/// CSV file in UNHCR's layout.
+/// Reads one source of rows of origin `origin` (ISO3): a folder in the project's layout, a CSV
+/// file in the tidy layout of `series.csv`, or a CSV file in UNHCR's layout.
 pub fn load_source(path: &Path, origin: &str) -> Result<Observed, ObservedError> {
     if path.is_dir() {
         load_project_dir(path, Some(origin))
+    } else if is_tidy(path) {
+        load_tidy_file(path)
     } else {
         load_unhcr_file(path, origin)
     }

@@ -11,6 +11,7 @@ macro_rules! say {
 }
 
 mod run;
+mod sweep;
 mod validate;
 
 use std::fmt;
@@ -34,6 +35,8 @@ enum Command {
     Run(run::RunArgs),
     /// Check a scenario and print a one-screen summary.
     Validate(validate::ValidateArgs),
+    /// Parameter sweeps: plan, run shards (here or as a Slurm job array), status, merge.
+    Sweep(sweep::SweepArgs),
 }
 
 /// Scenario file plus overrides, shared by commands that read a scenario.
@@ -98,6 +101,7 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Run(a) => run::run(a),
         Command::Validate(a) => validate::validate(a),
+        Command::Sweep(a) => sweep::sweep(a),
     }
 }
 

@@ -229,6 +229,18 @@ fn sharded_threaded_and_resubmitted_sweeps_merge_to_identical_bytes() {
         .assert()
         .success();
     assert!(fs::read(five.join("results.csv")).unwrap() == reference);
+
+    // Shards of different diaspora versions are not mixed.
+    let path = five.join("shards/shard-00000-of-00005.csv");
+    let text = fs::read_to_string(&path).unwrap();
+    let version = format!("version={}", env!("CARGO_PKG_VERSION"));
+    assert!(text.lines().next().unwrap().ends_with(&version));
+    fs::write(&path, text.replacen(&version, "version=0.0.0-old", 1)).unwrap();
+    let e = fails(diaspora().args(["sweep", "merge"]).arg(&five), 2);
+    assert!(
+        e.contains("shards were run by different diaspora versions (0.0.0-old ran 0; "),
+        "{e}"
+    );
 }
 
 /// A row of results.csv is `diaspora run SCENARIO --seed S --replicates 1 --set p=v…`: its

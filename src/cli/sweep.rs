@@ -199,7 +199,7 @@ fn run(a: RunArgs) -> Result<(), CliError> {
         let bar = ProgressBar::new(total_runs as u64);
         bar.set_style(
             ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:40}] {pos}/{len} runs ({per_sec}, eta {eta})",
+                "{elapsed_precise} [{bar:40}] {pos}/{len} runs (eta {eta})",
             )
             .expect("a valid template")
             .progress_chars("=> "),

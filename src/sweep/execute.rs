@@ -1,7 +1,8 @@
-//! Running rows of a plan: each row instantiates the sweep's scenario with its parameter values,
-//! seed and one replicate, runs it, and is fitted to the observed data. Rows run in parallel on
-//! the current rayon pool and come back in row order, so a shard's bytes do not depend on the
-//! thread count.
+//! Running rows of a plan: each point instantiates the sweep's scenario with its parameter
+//! values (once for all its replicates: the model does not depend on the seed), each row runs
+//! replicate 0 of it with the row's seed and is fitted to the observed data. Points and rows run
+//! in parallel on the current rayon pool and come back in row order, so a shard's bytes do not
+//! depend on the thread count.
 //!
 //! Per run, `results.csv` gets (columns `measure,series,place,sex,year,value`):
 //!
@@ -15,6 +16,7 @@
 //! empty cell. Other metrics of one run (`compare::UnitFit`) are one `diaspora run` away: the
 //! row's seed and parameter values replay it exactly.
 
+use std::collections::BTreeSet;
 use std::ops::{Range, RangeInclusive};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -35,7 +37,7 @@ use crate::scenario::Template;
 /// Time spent per phase, summed over runs (thread-seconds).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Timing {
-    /// Applying overrides and validating the scenario.
+    /// Applying overrides and validating the scenario (once per point).
     pub scenario: f64,
     /// Simulating.
     pub simulate: f64,
@@ -77,6 +79,7 @@ pub struct Runner<'a> {
     sweep: &'a SweepDir,
     template: Template,
     observed: Observed,
+    observed_series: BTreeSet<String>,
     years: Option<RangeInclusive<i32>>,
     outputs: Outputs,
 }
@@ -87,10 +90,12 @@ impl<'a> Runner<'a> {
         let template =
             Template::read(&sweep.dir.join("scenario.toml")).map_err(SweepError::Scenario)?;
         let observed = observed::load(&sweep.dir.join("observed")).map_err(SweepError::Observed)?;
+        let observed_series = observed.series.keys().map(|k| k.series.clone()).collect();
         Ok(Runner {
             sweep,
             template,
             observed,
+            observed_series,
             years: sweep.manifest.years.map(|[a, b]| a..=b),
             outputs: sweep.manifest.outputs(),
         })
@@ -103,14 +108,14 @@ impl<'a> Runner<'a> {
         rows: Range<usize>,
         on_run: &(dyn Fn() + Sync),
     ) -> Result<(Vec<u8>, Timing), SweepError> {
-        let done: Vec<(Vec<u8>, Timing)> = self.sweep.plan.rows[rows]
+        // The replicates of a point share its scenario (the model does not depend on the seed).
+        let points: Vec<&[PlanRow]> = self.sweep.plan.rows[rows]
+            .chunk_by(|a, b| a.point == b.point)
+            .collect();
+        let done: Vec<(Vec<u8>, Timing)> = points
             .par_iter()
             .with_max_len(1)
-            .map(|r| {
-                let out = self.run_row(r);
-                on_run();
-                out
-            })
+            .map(|rows| self.run_point(rows, on_run))
             .collect::<Result<_, _>>()?;
         let mut bytes = Vec::with_capacity(done.iter().map(|d| d.0.len()).sum());
         let mut timing = Timing::default();
@@ -163,10 +168,14 @@ impl<'a> Runner<'a> {
         })
     }
 
-    /// One run: its result lines and phase times.
-    pub fn run_row(&self, r: &PlanRow) -> Result<(Vec<u8>, Timing), SweepError> {
+    /// The runs of one point (consecutive rows): their result lines and phase times.
+    fn run_point(
+        &self,
+        rows: &[PlanRow],
+        on_run: &(dyn Fn() + Sync),
+    ) -> Result<(Vec<u8>, Timing), SweepError> {
         let t0 = Instant::now();
-        let overrides = r
+        let overrides = rows[0]
             .overrides(&self.sweep.plan.parameters)
             .map_err(SweepError::Scenario)?;
         let scenario = self
@@ -175,29 +184,55 @@ impl<'a> Runner<'a> {
             .map_err(SweepError::Scenario)?;
         let plan = Arc::new(ObservePlan::new(scenario.observation.clone()));
         let sim = Simulation::new(&scenario.model);
-        let t1 = Instant::now();
-        let mut recorder = Recorder::new(plan.clone());
-        sim.run(r.seed, 0, &mut recorder)
-            .map_err(|source| SweepError::Engine {
-                row: r.row,
-                point: r.point,
-                replicate: r.replicate,
-                seed: r.seed,
-                source,
-            })?;
-        let t2 = Instant::now();
-        let table = compare::from_replicate(&plan.layout, &recorder.rows);
-        let fits = compare::fit(&table, &self.observed, self.years.as_ref());
-        let bytes = self.render(r, &table, &fits);
-        let t3 = Instant::now();
-        Ok((
-            bytes,
-            Timing {
-                scenario: (t1 - t0).as_secs_f64(),
-                simulate: (t2 - t1).as_secs_f64(),
-                results: (t3 - t2).as_secs_f64(),
-            },
-        ))
+        // Only series with an observed twin are fitted or kept.
+        let keep: Vec<bool> = plan
+            .layout
+            .series
+            .iter()
+            .map(|s| self.observed_series.contains(s))
+            .collect();
+        let prepared = t0.elapsed().as_secs_f64();
+        let runs: Vec<(Vec<u8>, Timing)> = rows
+            .par_iter()
+            .with_max_len(1)
+            .map(|r| {
+                let t1 = Instant::now();
+                let mut recorder = Recorder::new(plan.clone());
+                sim.run(r.seed, 0, &mut recorder)
+                    .map_err(|source| SweepError::Engine {
+                        row: r.row,
+                        point: r.point,
+                        replicate: r.replicate,
+                        seed: r.seed,
+                        source,
+                    })?;
+                let t2 = Instant::now();
+                recorder.rows.retain(|row| keep[usize::from(row.series)]);
+                let table = compare::from_replicate(&plan.layout, &recorder.rows);
+                let fits = compare::fit(&table, &self.observed, self.years.as_ref());
+                let bytes = self.render(r, &table, &fits);
+                let t3 = Instant::now();
+                on_run();
+                Ok((
+                    bytes,
+                    Timing {
+                        scenario: 0.0,
+                        simulate: (t2 - t1).as_secs_f64(),
+                        results: (t3 - t2).as_secs_f64(),
+                    },
+                ))
+            })
+            .collect::<Result<_, SweepError>>()?;
+        let mut bytes = Vec::with_capacity(runs.iter().map(|r| r.0.len()).sum());
+        let mut timing = Timing {
+            scenario: prepared,
+            ..Timing::default()
+        };
+        for (b, t) in runs {
+            bytes.extend_from_slice(&b);
+            timing = timing + t;
+        }
+        Ok((bytes, timing))
     }
 
     fn render(&self, r: &PlanRow, table: &compare::SimTable, fits: &[compare::UnitFit]) -> Vec<u8> {

@@ -291,6 +291,15 @@ impl SweepDir {
         Ok(data.to_vec())
     }
 
+    /// The first line of shard `i`'s file, if it has one.
+    pub fn shard_header(&self, i: usize) -> Option<ShardHeader> {
+        use std::io::BufRead as _;
+        let f = std::fs::File::open(self.shard_path(i)).ok()?;
+        let mut line = String::new();
+        std::io::BufReader::new(f).read_line(&mut line).ok()?;
+        ShardHeader::parse(line.trim_end())
+    }
+
     /// The state of shard `i`.
     pub fn shard_state(&self, i: usize) -> ShardState {
         match self.read_shard(i) {

@@ -1,12 +1,14 @@
 //! Merging: every shard must be a complete shard of this plan (plan hash, row block, row count
-//! and contents hash all checked) before `results.csv` is written, atomically, as the results
-//! columns followed by the shards' rows in shard order, which is row order.
+//! and contents hash all checked), run by one diaspora version, before `results.csv` is
+//! written, atomically, as the results columns followed by the shards' rows in shard order,
+//! which is row order.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::folder::{ShardState, SweepDir, results_header};
+use super::folder::{ShardState, SweepDir, compress, results_header};
 use super::{Incomplete, SweepError};
 
 /// What merging wrote.
@@ -37,6 +39,27 @@ pub fn merge(sweep: &SweepDir) -> Result<Merged, SweepError> {
             script: script.exists().then(|| script.display().to_string()),
             dir: sweep.dir.display().to_string(),
         }));
+    }
+    // The plan hash does not cover the binary: refuse to mix shards of different versions.
+    let mut versions: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for i in 0..sweep.shards() {
+        let v = sweep
+            .shard_header(i)
+            .map_or_else(String::new, |h| h.version);
+        versions.entry(v).or_default().push(i);
+    }
+    if versions.len() > 1 {
+        let list: Vec<String> = versions
+            .iter()
+            .map(|(v, ids)| format!("{v} ran {}", compress(ids)))
+            .collect();
+        return Err(SweepError::Dir {
+            path: sweep.dir.display().to_string(),
+            message: format!(
+                "shards were run by different diaspora versions ({}): rerun the others with --force",
+                list.join("; ")
+            ),
+        });
     }
     let path = sweep.results_path();
     let mut lines = 0;

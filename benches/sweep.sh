@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sweep throughput: plans, runs and merges the 1,000-run baseline sweep
+# (benches/scenarios/sweep-1000.toml: 500 LHS points × 2 replicates, 10 shards) with the release
+# binary, and prints runs per second and how planning, I/O and merging compare with simulation.
+#   bash benches/sweep.sh [THREADS]      (default: every core)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+THREADS=${1:-0}
+cargo build --release --quiet
+BIN=target/release/diaspora
+DIR=$(mktemp -d /tmp/diaspora-sweep-bench.XXXXXX)
+trap 'rm -rf "$DIR"' EXIT
+
+now() { date +%s.%N; }
+t0=$(now)
+"$BIN" sweep plan benches/scenarios/sweep-1000.toml --out "$DIR/s" --shards 10 >/dev/null
+t1=$(now)
+"$BIN" sweep run "$DIR/s" --all --threads "$THREADS" | tail -3 | head -2
+t2=$(now)
+"$BIN" sweep merge "$DIR/s" >/dev/null
+t3=$(now)
+awk -v p="$t0" -v r="$t1" -v m="$t2" -v e="$t3" -v size="$(stat -c %s "$DIR/s/results.csv")" 'BEGIN {
+    printf "plan %.2f s, run %.2f s, merge %.2f s (results.csv %.1f MB)\n", r - p, m - r, e - m, size / 1e6
+    printf "end to end: 1000 runs in %.2f s = %.1f runs/s\n", e - p, 1000 / (e - p)
+}'
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"

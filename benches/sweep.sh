@@ -15,12 +15,19 @@ now() { date +%s.%N; }
 t0=$(now)
 "$BIN" sweep plan benches/scenarios/sweep-1000.toml --out "$DIR/s" --shards 10 >/dev/null
 t1=$(now)
-"$BIN" sweep run "$DIR/s" --all --threads "$THREADS" | tail -3 | head -2
+TIMEFORMAT='%U %S'
+{ time "$BIN" sweep run "$DIR/s" --all --threads "$THREADS" >"$DIR/run.txt"; } 2>"$DIR/cpu.txt"
 t2=$(now)
+tail -3 "$DIR/run.txt" | head -2
 "$BIN" sweep merge "$DIR/s" >/dev/null
 t3=$(now)
 awk -v p="$t0" -v r="$t1" -v m="$t2" -v e="$t3" -v size="$(stat -c %s "$DIR/s/results.csv")" 'BEGIN {
     printf "plan %.2f s, run %.2f s, merge %.2f s (results.csv %.1f MB)\n", r - p, m - r, e - m, size / 1e6
     printf "end to end: 1000 runs in %.2f s = %.1f runs/s\n", e - p, 1000 / (e - p)
 }'
+read -r user sys <"$DIR/cpu.txt"
+awk -v u="$user" -v s="$sys" 'BEGIN {
+    printf "run CPU time %.1f s (user %.1f, system %.1f) = %.1f ms per run\n", u + s, u, s, (u + s)
+}'
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"

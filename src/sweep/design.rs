@@ -5,7 +5,7 @@
 //! [`Design::read`] checks every value and locates each problem as
 //! `file:line:col: key.path: expected …, found …`. Whether the parameter *paths* exist in the
 //! scenario, and whether every point gives a valid scenario, is checked when the sweep is
-//! planned ([`super::plan`]), before anything runs.
+//! planned ([`super::plan()`]), before anything runs.
 
 use std::path::{Path, PathBuf};
 
@@ -90,11 +90,11 @@ pub struct RawDesign {
     pub points: Option<i64>,
     /// CSV of points (`list` only), relative to the design file.
     pub points_file: Option<String>,
-    /// Replicates per point [1].
+    /// Replicates per point (default 1).
     pub replicates: Option<i64>,
-    /// Master seed [0].
+    /// Master seed (default 0).
     pub seed: Option<i64>,
-    /// What to keep [fit].
+    /// What to keep (default `fit`).
     #[serde(default)]
     pub outputs: Outputs,
     /// Observed data folder, relative to the design file (default: `data/observed` relative to
@@ -117,7 +117,7 @@ pub struct RawParameter {
     pub min: Option<f64>,
     /// Upper end of a range.
     pub max: Option<f64>,
-    /// Spacing of a range [linear].
+    /// Spacing of a range (default `linear`).
     pub scale: Option<Scale>,
     /// Levels of a range on a grid (ends included).
     pub levels: Option<i64>,

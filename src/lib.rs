@@ -11,6 +11,10 @@
 //!                              distance)            manifest, atomic writes)
 //! ```
 //!
+//! `sweep` sits on top: a design file expanded into a plan of runs (each a scenario with
+//! overrides and a seed), run in shards on a laptop or a Slurm job array, fitted with `compare`
+//! and merged into one results file.
+//!
 //! The engine never imports `scenario`, `observe`, `output` or `compare`; the command-line
 //! interface lives in the binary (`src/cli/`) and is the only place that prints or exits.
 
@@ -23,3 +27,4 @@ pub mod output;
 #[cfg(feature = "plot")]
 pub mod plot;
 pub mod scenario;
+pub mod sweep;

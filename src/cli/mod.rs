@@ -13,6 +13,7 @@ macro_rules! say {
 mod compare;
 mod plot;
 mod run;
+mod sweep;
 mod validate;
 
 use std::fmt;
@@ -40,6 +41,8 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Draw a run's figures against the observed record (PNG or SVG).
     Plot(plot::PlotArgs),
+    /// Parameter sweeps: plan, run shards (here or as a Slurm job array), status, merge.
+    Sweep(sweep::SweepArgs),
 }
 
 /// Scenario file plus overrides, shared by commands that read a scenario.
@@ -106,6 +109,7 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Validate(a) => validate::validate(a),
         Command::Compare(a) => compare::compare(a),
         Command::Plot(a) => plot::plot(a),
+        Command::Sweep(a) => sweep::sweep(a),
     }
 }
 

@@ -13,8 +13,8 @@ pub mod raw;
 
 use std::path::{Path, PathBuf};
 
-pub use error::{Location, ScenarioError, Sources};
-pub use load::{Override, Template};
+pub use error::{Location, ScenarioError, SourceFile, Sources};
+pub use load::{Override, Template, deserialize};
 
 use crate::engine::Model;
 use crate::observe::ObservationSpec;

@@ -1,0 +1,410 @@
+//! `diaspora sweep`: plan a design, run shards (one, from a Slurm array task, or all here),
+//! report status, merge, and write Slurm scripts.
+
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use diaspora::sweep::{
+    self, Design, Runner, ShardOutcome, SlurmOptions, SweepDir, SweepError, Timing, compress,
+};
+
+use super::{CliError, pool};
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    #[command(subcommand)]
+    command: SweepCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum SweepCommand {
+    /// Expand a design file into DIR/plan.csv and DIR/manifest.toml (every point validated).
+    Plan(PlanArgs),
+    /// Run one shard (--shard I, or the Slurm array task id) or every shard (--all).
+    Run(RunArgs),
+    /// List finished and missing shards, and the sbatch command that resubmits the missing.
+    Status(StatusArgs),
+    /// Check every shard and write DIR/results.csv.
+    Merge(DirArgs),
+    /// Write DIR/slurm/{run.sbatch, merge.sbatch, submit.sh}.
+    Slurm(SlurmArgs),
+}
+
+#[derive(Args, Debug)]
+struct PlanArgs {
+    /// Sweep design file (TOML).
+    design: PathBuf,
+    /// Sweep folder (default: output/sweeps/<sweep name>/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Number of shards (Slurm array tasks); rows are split into contiguous blocks.
+    #[arg(long, default_value_t = 1)]
+    shards: usize,
+    /// Replace a different plan already in the folder.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// Sweep folder (planned with `diaspora sweep plan`).
+    dir: PathBuf,
+    /// Shard to run, 0-based [default: $SLURM_ARRAY_TASK_ID]. The shard count is the plan's,
+    /// never $SLURM_ARRAY_TASK_COUNT (which is 1 when one task is resubmitted).
+    #[arg(long, conflicts_with = "all")]
+    shard: Option<usize>,
+    /// The Slurm array task id: the shard when --shard is not given (ignored with --all).
+    #[arg(long, env = "SLURM_ARRAY_TASK_ID", hide = true)]
+    slurm_array_task_id: Option<usize>,
+    /// Run every unfinished shard here, with a progress bar.
+    #[arg(long)]
+    all: bool,
+    /// Rerun shards that are already complete.
+    #[arg(long)]
+    force: bool,
+    /// Worker threads (default: one per core, or $RAYON_NUM_THREADS).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+}
+
+#[derive(Args, Debug)]
+struct StatusArgs {
+    /// Sweep folder.
+    dir: PathBuf,
+    /// Print only the unfinished shards, as an --array list (e.g. 2,5,7-9; empty if none).
+    #[arg(long)]
+    missing: bool,
+}
+
+#[derive(Args, Debug)]
+struct DirArgs {
+    /// Sweep folder.
+    dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct SlurmArgs {
+    /// Sweep folder.
+    dir: PathBuf,
+    /// Partition (default: the cluster's default).
+    #[arg(long)]
+    partition: Option<String>,
+    /// Time limit per task (and for the merge).
+    #[arg(long, default_value = "01:00:00")]
+    time: String,
+    /// CPUs per task; each task runs its shard on this many threads.
+    #[arg(long, default_value_t = 1)]
+    cpus: u32,
+    /// Run at most this many tasks at once (--array=0-N%K).
+    #[arg(long)]
+    max_parallel: Option<usize>,
+    /// Memory per task, e.g. 4G (default: the cluster's).
+    #[arg(long)]
+    mem: Option<String>,
+    /// The diaspora binary the jobs run (default: this one).
+    #[arg(long)]
+    binary: Option<PathBuf>,
+}
+
+impl From<SweepError> for CliError {
+    fn from(e: SweepError) -> Self {
+        if e.is_input() {
+            CliError::Input(e.to_string())
+        } else {
+            CliError::Failure(anyhow::anyhow!("{e}"))
+        }
+    }
+}
+
+pub fn sweep(args: SweepArgs) -> Result<(), CliError> {
+    match args.command {
+        SweepCommand::Plan(a) => plan(a),
+        SweepCommand::Run(a) => run(a),
+        SweepCommand::Status(a) => status(a),
+        SweepCommand::Merge(a) => merge(a),
+        SweepCommand::Slurm(a) => slurm(a),
+    }
+}
+
+fn plan(a: PlanArgs) -> Result<(), CliError> {
+    let start = Instant::now();
+    let design = Design::read(&a.design)?;
+    let dir = a
+        .out
+        .unwrap_or_else(|| Path::new("output").join("sweeps").join(&design.name));
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let planned = sweep::plan(&design, &dir, a.shards, a.force, &command)?;
+    let m = &planned.manifest;
+    say!(
+        "sweep \"{}\": {} {} point(s) × {} replicate(s) = {} runs of scenario \"{}\", {} parameter(s)",
+        m.name,
+        m.method,
+        m.points,
+        m.replicates,
+        m.runs,
+        m.scenario,
+        m.parameters.len()
+    );
+    say!(
+        "every point validated in {:.2} s; plan {}, {} shard(s) of about {} run(s){}",
+        start.elapsed().as_secs_f64(),
+        sweep::plan::short(&m.plan_hash),
+        m.shards,
+        m.runs.div_ceil(m.shards),
+        if planned.unchanged {
+            " (unchanged)"
+        } else {
+            ""
+        }
+    );
+    for n in &planned.notes {
+        say!("note: {n}");
+    }
+    let d = dir.display();
+    say!("wrote {d}/{{plan.csv, manifest.toml, scenario.toml, design.toml, observed/}}");
+    say!("next: diaspora sweep run {d} --all      (every shard here)");
+    say!("  or: diaspora sweep slurm {d} && bash {d}/slurm/submit.sh      (a Slurm job array)");
+    Ok(())
+}
+
+fn run(a: RunArgs) -> Result<(), CliError> {
+    let sweep = SweepDir::open(&a.dir)?;
+    let shards: Vec<usize> = if a.all {
+        (0..sweep.shards()).collect()
+    } else {
+        match a.shard.or(a.slurm_array_task_id) {
+            Some(i) => {
+                sweep.check_shard(i)?;
+                vec![i]
+            }
+            None => {
+                return Err(CliError::Input(
+                    "give --shard I or --all (or run inside a Slurm array task, which sets SLURM_ARRAY_TASK_ID)"
+                        .into(),
+                ));
+            }
+        }
+    };
+    let pool = pool(a.threads)?;
+    let threads = pool.current_num_threads();
+    let runner = Runner::new(&sweep)?;
+    let n = sweep.shards();
+
+    let total_runs: usize = shards.iter().map(|&i| sweep.shard_rows(i).len()).sum();
+    let bar = if a.all && std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(total_runs as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:40}] {pos}/{len} runs (eta {eta})",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
+        );
+        Some(bar)
+    } else {
+        None
+    };
+    let say_line = |line: String| match &bar {
+        Some(b) => b.suspend(|| say!("{line}")),
+        None => say!("{line}"),
+    };
+    let tick = || {
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    };
+
+    let start = Instant::now();
+    let (mut ran, mut skipped, mut runs) = (0, 0, 0);
+    let mut timing = Timing::default();
+    for &i in &shards {
+        let rows = sweep.shard_rows(i);
+        let outcome = pool.install(|| runner.run_shard(i, a.force, &tick))?;
+        match outcome {
+            ShardOutcome::Skipped => {
+                skipped += 1;
+                if let Some(b) = &bar {
+                    b.inc(rows.len() as u64);
+                }
+                say_line(format!(
+                    "shard {i} of {n}: already complete (plan {}), skipped; --force reruns it",
+                    sweep::plan::short(&sweep.manifest.plan_hash)
+                ));
+            }
+            ShardOutcome::Ran {
+                runs: r,
+                seconds,
+                timing: t,
+                path,
+            } => {
+                ran += 1;
+                runs += r;
+                timing = timing + t;
+                say_line(format!(
+                    "shard {i} of {n}: rows {}-{}, {r} runs in {seconds:.2} s ({:.1} runs/s on {threads} thread(s)) -> {}",
+                    rows.start,
+                    rows.end - 1,
+                    r as f64 / seconds.max(1e-9),
+                    path.display()
+                ));
+            }
+        }
+    }
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    if runs > 0 {
+        let per = |x: f64| x / runs as f64 * 1000.0;
+        say!(
+            "{runs} runs in {ran} shard(s) in {seconds:.2} s on {threads} thread(s): {:.1} runs/s{}",
+            runs as f64 / seconds.max(1e-9),
+            if skipped > 0 {
+                format!(" ({skipped} shard(s) already complete, skipped)")
+            } else {
+                String::new()
+            }
+        );
+        say!(
+            "per run (thread time): scenario {:.2} ms, simulation {:.2} ms, fit and output {:.2} ms",
+            per(timing.scenario),
+            per(timing.simulate),
+            per(timing.results)
+        );
+    }
+    if a.all {
+        say!("next: diaspora sweep merge {}", a.dir.display());
+    }
+    Ok(())
+}
+
+fn status(a: StatusArgs) -> Result<(), CliError> {
+    let sweep = SweepDir::open(&a.dir)?;
+    let s = sweep.status();
+    let todo = s.todo();
+    if a.missing {
+        say!("{}", compress(&todo));
+        return Ok(());
+    }
+    let m = &sweep.manifest;
+    let n = sweep.shards();
+    say!(
+        "sweep \"{}\": {} runs in {n} shard(s), plan {}",
+        m.name,
+        m.runs,
+        sweep::plan::short(&m.plan_hash)
+    );
+    let done_runs: usize = s.complete.iter().map(|&i| sweep.shard_rows(i).len()).sum();
+    say!(
+        "finished: {} of {n} shard(s), {done_runs} of {} runs ({})",
+        s.complete.len(),
+        m.runs,
+        if s.complete.is_empty() {
+            "none".into()
+        } else {
+            compress(&s.complete)
+        }
+    );
+    if todo.is_empty() {
+        say!("next: diaspora sweep merge {}", a.dir.display());
+        return Ok(());
+    }
+    say!(
+        "missing:  {} ({})",
+        s.missing.len(),
+        if s.missing.is_empty() {
+            "none".into()
+        } else {
+            compress(&s.missing)
+        }
+    );
+    for (i, why) in &s.invalid {
+        say!("invalid:  shard {i}: {why}");
+    }
+    let script = sweep.script_path();
+    let array = compress(&todo);
+    if script.exists() {
+        say!("resubmit: sbatch --array={array} {}", script.display());
+    } else {
+        say!(
+            "resubmit: sbatch --array={array} <array script>   (write one with: diaspora sweep slurm {})",
+            a.dir.display()
+        );
+    }
+    say!(
+        "or here:  diaspora sweep run {} --all   (runs only unfinished shards)",
+        a.dir.display()
+    );
+    Ok(())
+}
+
+fn merge(a: DirArgs) -> Result<(), CliError> {
+    let start = Instant::now();
+    let sweep = SweepDir::open(&a.dir)?;
+    let merged = sweep::merge(&sweep).map_err(|e| match e {
+        SweepError::Incomplete(i) => CliError::Failure(anyhow::anyhow!("cannot merge: {i}")),
+        other => other.into(),
+    })?;
+    say!(
+        "merged {} shard(s), {} runs, {} rows -> {} ({:.1} MB) in {:.2} s",
+        merged.shards,
+        merged.runs,
+        merged.lines,
+        merged.path.display(),
+        merged.bytes as f64 / 1e6,
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn slurm(a: SlurmArgs) -> Result<(), CliError> {
+    let sweep = SweepDir::open(&a.dir)?;
+    if a.cpus == 0 {
+        return Err(CliError::Input(
+            "--cpus: expected at least 1, found 0".into(),
+        ));
+    }
+    if a.max_parallel == Some(0) {
+        return Err(CliError::Input(
+            "--max-parallel: expected at least 1, found 0".into(),
+        ));
+    }
+    let binary = match a.binary {
+        Some(b) => b,
+        None => std::env::current_exe().map_err(|e| {
+            CliError::Failure(anyhow::anyhow!("cannot find this binary's path: {e}"))
+        })?,
+    };
+    let binary = binary.canonicalize().unwrap_or(binary);
+    let options = SlurmOptions {
+        partition: a.partition,
+        time: a.time,
+        cpus: a.cpus,
+        max_parallel: a.max_parallel,
+        mem: a.mem,
+        binary,
+    };
+    let written = sweep::slurm::write(&sweep, &options)?;
+    let n = sweep.shards();
+    let dir = written[0].parent().unwrap_or(Path::new("."));
+    say!(
+        "wrote {}/{{run.sbatch, merge.sbatch, submit.sh}}: an array of {n} task(s){}, {} CPU(s) and {} each",
+        dir.display(),
+        options
+            .max_parallel
+            .map_or(String::new(), |k| format!(", at most {k} at once")),
+        options.cpus,
+        options.time
+    );
+    if n > 1001 {
+        say!(
+            "note: {n} tasks exceed Slurm's default MaxArraySize (1001); plan fewer shards if the cluster keeps the default"
+        );
+    }
+    say!("submit: bash {}", written[2].display());
+    Ok(())
+}

@@ -1,0 +1,291 @@
+//! Running rows of a plan: each point instantiates the sweep's scenario with its parameter
+//! values (once for all its replicates: the model does not depend on the seed), each row runs
+//! replicate 0 of it with the row's seed and is fitted to the observed data. Points and rows run
+//! in parallel on the current rayon pool and come back in row order, so a shard's bytes do not
+//! depend on the thread count.
+//!
+//! Per run, `results.csv` gets (columns `measure,series,place,sex,year,value`):
+//!
+//! | measure | series, place, sex | year | value |
+//! |---|---|---|---|
+//! | `distance` | empty | empty | mean log1p-RMSE over observed units of sex `total` (`compare::distance`) |
+//! | `log1p_rmse` | the unit | empty | RMSE of `ln(1 + x)`, simulated against observed |
+//! | `simulated` | the unit | year | simulated value (only with `outputs = "series"`) |
+//!
+//! A unit is a simulated (series, place, sex) with an observed twin; an undefined metric is an
+//! empty cell. Other metrics of one run (`compare::UnitFit`) are one `diaspora run` away: the
+//! row's seed and parameter values replay it exactly.
+
+use std::collections::BTreeSet;
+use std::ops::{Range, RangeInclusive};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use super::design::Outputs;
+use super::folder::{ShardHeader, SweepDir, results_header};
+use super::{PlanRow, SweepError};
+use crate::compare;
+use crate::engine::Simulation;
+use crate::observe::{Plan as ObservePlan, Recorder};
+use crate::observed::{self, Observed};
+use crate::output::{fmt_value, write_atomic};
+use crate::scenario::Template;
+
+/// Time spent per phase, summed over runs (thread-seconds).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Timing {
+    /// Applying overrides and validating the scenario (once per point).
+    pub scenario: f64,
+    /// Simulating.
+    pub simulate: f64,
+    /// Fitting to the observed data and rendering result rows.
+    pub results: f64,
+}
+
+impl std::ops::Add for Timing {
+    type Output = Timing;
+    fn add(self, o: Timing) -> Timing {
+        Timing {
+            scenario: self.scenario + o.scenario,
+            simulate: self.simulate + o.simulate,
+            results: self.results + o.results,
+        }
+    }
+}
+
+/// What running a shard did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ShardOutcome {
+    /// The shard was already complete; nothing ran.
+    Skipped,
+    /// The shard ran and was written.
+    Ran {
+        /// Runs.
+        runs: usize,
+        /// Wall-clock seconds.
+        seconds: f64,
+        /// Phase times.
+        timing: Timing,
+        /// The shard file.
+        path: PathBuf,
+    },
+}
+
+/// Everything needed to run rows of a sweep.
+pub struct Runner<'a> {
+    sweep: &'a SweepDir,
+    template: Template,
+    observed: Observed,
+    observed_series: BTreeSet<String>,
+    years: Option<RangeInclusive<i32>>,
+    outputs: Outputs,
+}
+
+impl<'a> Runner<'a> {
+    /// Reads the sweep's resolved scenario and observed data.
+    pub fn new(sweep: &'a SweepDir) -> Result<Runner<'a>, SweepError> {
+        let template =
+            Template::read(&sweep.dir.join("scenario.toml")).map_err(SweepError::Scenario)?;
+        let observed = observed::load(&sweep.dir.join("observed")).map_err(SweepError::Observed)?;
+        let observed_series = observed.series.keys().map(|k| k.series.clone()).collect();
+        Ok(Runner {
+            sweep,
+            template,
+            observed,
+            observed_series,
+            years: sweep.manifest.years.map(|[a, b]| a..=b),
+            outputs: sweep.manifest.outputs(),
+        })
+    }
+
+    /// Runs `rows` in parallel and returns their result lines in row order. `on_run` is called
+    /// after each run (from worker threads).
+    pub fn run_rows(
+        &self,
+        rows: Range<usize>,
+        on_run: &(dyn Fn() + Sync),
+    ) -> Result<(Vec<u8>, Timing), SweepError> {
+        // The replicates of a point share its scenario (the model does not depend on the seed).
+        let points: Vec<&[PlanRow]> = self.sweep.plan.rows[rows]
+            .chunk_by(|a, b| a.point == b.point)
+            .collect();
+        let done: Vec<(Vec<u8>, Timing)> = points
+            .par_iter()
+            .with_max_len(1)
+            .map(|rows| self.run_point(rows, on_run))
+            .collect::<Result<_, _>>()?;
+        let mut bytes = Vec::with_capacity(done.iter().map(|d| d.0.len()).sum());
+        let mut timing = Timing::default();
+        for (b, t) in done {
+            bytes.extend_from_slice(&b);
+            timing = timing + t;
+        }
+        Ok((bytes, timing))
+    }
+
+    /// Runs shard `i` and writes its file atomically, unless it is already complete and
+    /// `force` is false.
+    pub fn run_shard(
+        &self,
+        i: usize,
+        force: bool,
+        on_run: &(dyn Fn() + Sync),
+    ) -> Result<ShardOutcome, SweepError> {
+        self.sweep.check_shard(i)?;
+        if !force && self.sweep.read_shard(i).is_ok() {
+            return Ok(ShardOutcome::Skipped);
+        }
+        let rows = self.sweep.shard_rows(i);
+        let start = Instant::now();
+        let (data, timing) = self.run_rows(rows.clone(), on_run)?;
+        let seconds = start.elapsed().as_secs_f64();
+        let mut body = results_header(&self.sweep.manifest.parameters);
+        body.extend_from_slice(&data);
+        let header = ShardHeader {
+            shard: i,
+            shards: self.sweep.shards(),
+            first_row: rows.start,
+            runs: rows.len(),
+            plan: self.sweep.manifest.plan_hash.clone(),
+            body: blake3::hash(&body).to_hex().to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        };
+        let mut file = header.line().into_bytes();
+        file.extend_from_slice(&body);
+        let path = self.sweep.shard_path(i);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| SweepError::io(parent, e))?;
+        }
+        write_atomic(&path, &file).map_err(|e| SweepError::io(&path, e))?;
+        Ok(ShardOutcome::Ran {
+            runs: rows.len(),
+            seconds,
+            timing,
+            path,
+        })
+    }
+
+    /// The runs of one point (consecutive rows): their result lines and phase times.
+    fn run_point(
+        &self,
+        rows: &[PlanRow],
+        on_run: &(dyn Fn() + Sync),
+    ) -> Result<(Vec<u8>, Timing), SweepError> {
+        let t0 = Instant::now();
+        let overrides = rows[0]
+            .overrides(&self.sweep.plan.parameters)
+            .map_err(SweepError::Scenario)?;
+        let scenario = self
+            .template
+            .instantiate(&overrides)
+            .map_err(SweepError::Scenario)?;
+        let plan = Arc::new(ObservePlan::new(scenario.observation.clone()));
+        let sim = Simulation::new(&scenario.model);
+        // Only series with an observed twin are fitted or kept.
+        let keep: Vec<bool> = plan
+            .layout
+            .series
+            .iter()
+            .map(|s| self.observed_series.contains(s))
+            .collect();
+        let prepared = t0.elapsed().as_secs_f64();
+        let runs: Vec<(Vec<u8>, Timing)> = rows
+            .par_iter()
+            .with_max_len(1)
+            .map(|r| {
+                let t1 = Instant::now();
+                let mut recorder = Recorder::new(plan.clone());
+                sim.run(r.seed, 0, &mut recorder)
+                    .map_err(|source| SweepError::Engine {
+                        row: r.row,
+                        point: r.point,
+                        replicate: r.replicate,
+                        seed: r.seed,
+                        source,
+                    })?;
+                let t2 = Instant::now();
+                recorder.rows.retain(|row| keep[usize::from(row.series)]);
+                let table = compare::from_replicate(&plan.layout, &recorder.rows);
+                let fits = compare::fit(&table, &self.observed, self.years.as_ref());
+                let bytes = self.render(r, &table, &fits);
+                let t3 = Instant::now();
+                on_run();
+                Ok((
+                    bytes,
+                    Timing {
+                        scenario: 0.0,
+                        simulate: (t2 - t1).as_secs_f64(),
+                        results: (t3 - t2).as_secs_f64(),
+                    },
+                ))
+            })
+            .collect::<Result<_, SweepError>>()?;
+        let mut bytes = Vec::with_capacity(runs.iter().map(|r| r.0.len()).sum());
+        let mut timing = Timing {
+            scenario: prepared,
+            ..Timing::default()
+        };
+        for (b, t) in runs {
+            bytes.extend_from_slice(&b);
+            timing = timing + t;
+        }
+        Ok((bytes, timing))
+    }
+
+    fn render(&self, r: &PlanRow, table: &compare::SimTable, fits: &[compare::UnitFit]) -> Vec<u8> {
+        let mut w = csv::Writer::from_writer(Vec::with_capacity(4096));
+        let mut prefix = vec![
+            r.row.to_string(),
+            r.point.to_string(),
+            r.replicate.to_string(),
+            r.seed.to_string(),
+        ];
+        prefix.extend(r.cells.iter().cloned());
+        let mut line = |measure: &str,
+                        series: &str,
+                        place: &str,
+                        sex: &str,
+                        year: Option<i32>,
+                        value: Option<f64>| {
+            let mut rec: Vec<&str> = prefix.iter().map(String::as_str).collect();
+            let year = year.map_or(String::new(), |y| y.to_string());
+            let value = number(value);
+            rec.extend([measure, series, place, sex, &year, &value]);
+            w.write_record(&rec).expect("writes to memory");
+        };
+        line("distance", "", "", "", None, compare::distance(fits));
+        for f in fits {
+            let (s, p, x) = (&f.key.series, &f.key.place, &f.key.sex);
+            line("log1p_rmse", s, p, x, None, f.log1p_rmse);
+        }
+        if self.outputs == Outputs::Series {
+            for (key, years) in table
+                .iter()
+                .filter(|(k, _)| self.observed.series.contains_key(k))
+            {
+                for (&year, band) in years {
+                    line(
+                        "simulated",
+                        &key.series,
+                        &key.place,
+                        &key.sex,
+                        Some(year),
+                        Some(band.p50),
+                    );
+                }
+            }
+        }
+        w.into_inner().expect("writes to memory")
+    }
+}
+
+fn number(v: Option<f64>) -> String {
+    let mut s = String::new();
+    if let Some(v) = v.filter(|v| v.is_finite()) {
+        fmt_value(&mut s, v);
+    }
+    s
+}

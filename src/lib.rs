@@ -18,6 +18,7 @@
 //! The engine never imports `scenario`, `observe`, `output` or `compare`; the command-line
 //! interface lives in the binary (`src/cli/`) and is the only place that prints or exits.
 
+pub mod calibrate;
 pub mod compare;
 pub mod engine;
 pub mod ensemble;

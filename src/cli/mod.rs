@@ -10,6 +10,7 @@ macro_rules! say {
     }};
 }
 
+mod calibrate;
 mod compare;
 mod plot;
 mod run;
@@ -43,6 +44,8 @@ enum Command {
     Plot(plot::PlotArgs),
     /// Parameter sweeps: plan, run shards (here or as a Slurm job array), status, merge.
     Sweep(sweep::SweepArgs),
+    /// Calibrate free parameters against observed series by ABC-SMC.
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 /// Scenario file plus overrides, shared by commands that read a scenario.
@@ -110,6 +113,7 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Compare(a) => compare::compare(a),
         Command::Plot(a) => plot::plot(a),
         Command::Sweep(a) => sweep::sweep(a),
+        Command::Calibrate(a) => calibrate::calibrate(a),
     }
 }
 

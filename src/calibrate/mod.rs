@@ -1,0 +1,309 @@
+//! Calibration by ABC-SMC against the observed series: the executor around the sampler.
+//!
+//! * `config` — the calibration file (scenario, priors, targets, settings), parsed and checked;
+//! * `prior` — prior distributions and the sampler's working space;
+//! * `problem` — the scenario and the data: checks every name, and turns one simulation into a
+//!   distance;
+//! * `smc` — the sampler: one generation at a time, no I/O, thread-count independent;
+//! * `output` — checkpoints, `posterior.csv`, `history.csv`, `posterior_summary.csv`, the
+//!   calibrated scenario and the posterior-predictive run.
+//!
+//! The executor ([`calibrate`]) owns the loop: it asks the sampler for generations, checks the
+//! stopping rules, writes a checkpoint after every generation (so `--resume` continues a killed
+//! run and ends with the same result), and reports progress to an observer.
+
+pub mod config;
+pub mod output;
+pub mod prior;
+pub mod problem;
+pub mod smc;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub use config::Config;
+pub use problem::Problem;
+use serde::{Deserialize, Serialize};
+use smc::{Budget, GenerationStats, Interrupted, Population, Settings};
+
+/// A calibration that could not run or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum CalibrationError {
+    /// A file could not be read or written.
+    #[error("{0}")]
+    Io(String),
+    /// The checkpoint belongs to another calibration or is damaged.
+    #[error("{0}")]
+    Checkpoint(String),
+    /// A simulation failed.
+    #[error("a simulation failed: {0}")]
+    Simulation(String),
+    /// A prior could not be sampled.
+    #[error("prior of `{0}` could not be sampled: its bounds hold too little of its mass")]
+    Prior(String),
+    /// Not even generation 0 fitted in the simulation budget or the time allowed.
+    #[error("the budget ran out before generation 0 was complete")]
+    NoPopulation,
+}
+
+/// Receives progress as the calibration runs.
+pub trait Progress {
+    /// A generation starts, at this tolerance (infinite for generation 0).
+    fn generation_started(&mut self, generation: u32, tolerance: f64);
+    /// A generation is complete.
+    fn generation_done(&mut self, stats: &GenerationStats);
+}
+
+/// Why the calibration stopped.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// `max_generations` reached.
+    MaxGenerations,
+    /// A generation's acceptance rate fell below `min_acceptance_rate`.
+    MinAcceptanceRate,
+    /// The tolerance reached `min_tolerance`.
+    MinTolerance,
+    /// `max_simulations` reached (a generation was left incomplete).
+    MaxSimulations,
+    /// `max_minutes` reached (a generation was left incomplete).
+    MaxTime,
+}
+
+impl StopReason {
+    /// A sentence.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            StopReason::MaxGenerations => "the maximum number of generations was reached",
+            StopReason::MinAcceptanceRate => "the acceptance rate fell below the minimum",
+            StopReason::MinTolerance => "the tolerance reached the minimum",
+            StopReason::MaxSimulations => "the simulation budget ran out",
+            StopReason::MaxTime => "the time allowed ran out",
+        }
+    }
+}
+
+/// Everything needed to continue: written after every generation.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Format version.
+    pub version: u32,
+    /// Hash of the calibration file, the resolved scenario and the targets' data.
+    pub fingerprint: String,
+    /// The latest complete population.
+    pub population: Population,
+    /// One entry per complete generation.
+    pub history: Vec<GenerationStats>,
+    /// Simulations run, all generations (including incomplete ones).
+    pub simulations: u64,
+    /// Wall-clock seconds spent, all sessions.
+    pub wall_seconds: f64,
+    /// Set when the calibration has stopped.
+    pub stopped: Option<StopReason>,
+}
+
+const CHECKPOINT_VERSION: u32 = 1;
+
+/// Name of the checkpoint in the output folder.
+pub const CHECKPOINT: &str = "checkpoint.json";
+
+impl Problem {
+    /// Identifies the calibration: file, scenario and data.
+    pub fn fingerprint(&self) -> String {
+        let mut h = blake3::Hasher::new();
+        h.update(self.config.text.as_bytes());
+        h.update(self.base.hash.as_bytes());
+        for t in &self.targets {
+            for (y, p) in &t.points {
+                h.update(format!("{y}:{}:{};", p.value, p.masked_cells).as_bytes());
+            }
+        }
+        h.finalize().to_hex().to_string()
+    }
+
+    /// The sampler's settings.
+    pub fn settings(&self) -> Settings {
+        let a = &self.config.algorithm;
+        Settings {
+            particles: a.particles,
+            batch: a.batch,
+            seed: a.seed,
+        }
+    }
+}
+
+/// The outcome of a calibration.
+pub struct Outcome {
+    /// The final checkpoint (population, history, totals, stop reason).
+    pub state: Checkpoint,
+    /// Wall-clock seconds of this session.
+    pub session_seconds: f64,
+}
+
+fn write_checkpoint(dir: &Path, state: &Checkpoint) -> Result<(), CalibrationError> {
+    let json = serde_json::to_vec(state)
+        .map_err(|e| CalibrationError::Io(format!("cannot encode checkpoint: {e}")))?;
+    crate::output::write_atomic(&dir.join(CHECKPOINT), &json).map_err(|e| {
+        CalibrationError::Io(format!(
+            "{}: cannot write checkpoint: {e}",
+            dir.join(CHECKPOINT).display()
+        ))
+    })
+}
+
+/// Reads the checkpoint in `dir`, refusing one from another calibration.
+pub fn read_checkpoint(dir: &Path, fingerprint: &str) -> Result<Checkpoint, CalibrationError> {
+    let path = dir.join(CHECKPOINT);
+    let bytes = std::fs::read(&path).map_err(|e| {
+        CalibrationError::Checkpoint(format!(
+            "{}: cannot resume: {e} (run without --resume to start afresh)",
+            path.display()
+        ))
+    })?;
+    let state: Checkpoint = serde_json::from_slice(&bytes).map_err(|e| {
+        CalibrationError::Checkpoint(format!("{}: damaged checkpoint: {e}", path.display()))
+    })?;
+    if state.version != CHECKPOINT_VERSION {
+        return Err(CalibrationError::Checkpoint(format!(
+            "{}: checkpoint format {} is not {CHECKPOINT_VERSION}",
+            path.display(),
+            state.version
+        )));
+    }
+    if state.fingerprint != fingerprint {
+        return Err(CalibrationError::Checkpoint(format!(
+            "{}: the checkpoint belongs to a different calibration file, scenario or data; run without --resume to start afresh",
+            path.display()
+        )));
+    }
+    Ok(state)
+}
+
+/// Runs (or resumes) the calibration, checkpointing into `dir` after every generation.
+pub fn calibrate(
+    problem: &Problem,
+    dir: &Path,
+    resume: bool,
+    progress: &mut dyn Progress,
+) -> Result<Outcome, CalibrationError> {
+    let session = Instant::now();
+    let a = &problem.config.algorithm;
+    let priors: Vec<prior::Prior> = problem
+        .config
+        .parameters
+        .iter()
+        .map(|p| p.prior.clone())
+        .collect();
+    let settings = problem.settings();
+    let fingerprint = problem.fingerprint();
+    std::fs::create_dir_all(dir)
+        .map_err(|e| CalibrationError::Io(format!("{}: cannot create: {e}", dir.display())))?;
+
+    let resumed = if resume {
+        Some(read_checkpoint(dir, &fingerprint)?)
+    } else {
+        None
+    };
+    let earlier = resumed.as_ref().map_or(0.0, |s| s.wall_seconds);
+    let deadline = a.max_seconds.map(|s| session + smc::seconds(s - earlier));
+    let budget = |used: u64| Budget {
+        simulations: a.max_simulations.saturating_sub(used),
+        deadline,
+    };
+    let interrupted = |e: Interrupted, stop: StopReason| match e {
+        Interrupted::Budget => Ok(stop),
+        Interrupted::Failed(m) => Err(CalibrationError::Simulation(m)),
+        Interrupted::Prior(i) => Err(CalibrationError::Prior(
+            problem.config.parameters[i].path.clone(),
+        )),
+    };
+    let ran_out = |sims: u64| {
+        if sims >= a.max_simulations {
+            StopReason::MaxSimulations
+        } else {
+            StopReason::MaxTime
+        }
+    };
+
+    let mut state = match resumed {
+        Some(s) => s,
+        None => {
+            progress.generation_started(0, f64::INFINITY);
+            let (population, stats) =
+                match smc::generation_zero(&priors, problem, &settings, budget(0)) {
+                    Ok(x) => x,
+                    Err(e) => {
+                        interrupted(e, StopReason::MaxSimulations)?;
+                        return Err(CalibrationError::NoPopulation);
+                    }
+                };
+            progress.generation_done(&stats);
+            let simulations = stats.simulations;
+            let s = Checkpoint {
+                version: CHECKPOINT_VERSION,
+                fingerprint: fingerprint.clone(),
+                population,
+                history: vec![stats],
+                simulations,
+                wall_seconds: session.elapsed().as_secs_f64(),
+                stopped: None,
+            };
+            write_checkpoint(dir, &s)?;
+            s
+        }
+    };
+
+    while state.stopped.is_none() {
+        let last = state.history.last().expect("generation 0 is recorded");
+        let epsilon = smc::next_tolerance(&state.population, a.tolerance_quantile);
+        let stop = if state.population.generation >= a.max_generations {
+            Some(StopReason::MaxGenerations)
+        } else if state.population.generation > 0 && last.acceptance_rate < a.min_acceptance_rate {
+            Some(StopReason::MinAcceptanceRate)
+        } else if state.population.tolerance <= a.min_tolerance
+            || epsilon <= a.min_tolerance && a.min_tolerance > 0.0
+        {
+            Some(StopReason::MinTolerance)
+        } else if state.simulations >= a.max_simulations {
+            Some(StopReason::MaxSimulations)
+        } else {
+            None
+        };
+        if let Some(reason) = stop {
+            state.stopped = Some(reason);
+            break;
+        }
+        progress.generation_started(state.population.generation + 1, epsilon);
+        match smc::next_generation(
+            &state.population,
+            epsilon,
+            &priors,
+            problem,
+            &settings,
+            budget(state.simulations),
+        ) {
+            Ok((population, stats)) => {
+                progress.generation_done(&stats);
+                state.simulations += stats.simulations;
+                state.population = population;
+                state.history.push(stats);
+            }
+            Err(e) => {
+                state.stopped = Some(interrupted(e, ran_out(state.simulations))?);
+            }
+        }
+        state.wall_seconds = earlier + session.elapsed().as_secs_f64();
+        write_checkpoint(dir, &state)?;
+    }
+    state.wall_seconds = earlier + session.elapsed().as_secs_f64();
+    write_checkpoint(dir, &state)?;
+    Ok(Outcome {
+        state,
+        session_seconds: session.elapsed().as_secs_f64(),
+    })
+}
+
+/// The default output folder of a calibration: `output/<name>/`.
+pub fn default_dir(config: &Config) -> PathBuf {
+    Path::new("output").join(&config.name)
+}

@@ -1,0 +1,404 @@
+//! What a calibration writes (each file atomically):
+//!
+//! | file | contents |
+//! |---|---|
+//! | `posterior.csv` | the final population: `generation, particle, weight, distance`, then one column per parameter path |
+//! | `history.csv` | per generation: `generation, tolerance, acceptance_rate, ess, proposals, simulations, wall_seconds, simulation_seconds, algorithm_seconds` |
+//! | `posterior_summary.csv` | per parameter: prior, weighted `mean, sd, p05, p50, p95`, and the prior's `p05, p50, p95` |
+//! | `calibrated.toml` | the resolved scenario with every free parameter at its posterior median (runnable) |
+//! | `predictive/` | a run directory (`series.csv`, `summary.csv`, `manifest.toml`, `scenario.toml`, `draws.csv`): one replicate per posterior draw |
+//! | `calibration.toml` | settings, stop reason, totals and how the time split |
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use rand::RngExt;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::smc::{Particle, weighted_quantile};
+use super::{CalibrationError, Checkpoint, Problem};
+use crate::engine::rng::{from_key, mix_key};
+use crate::engine::{RunStats, Simulation};
+use crate::observe::{Plan, Recorder, Row};
+use crate::output::{
+    Manifest, fmt_value, quantile, series_csv, summarise, summary_csv, write_files,
+};
+
+fn io(dir: &Path, e: impl std::fmt::Display) -> CalibrationError {
+    CalibrationError::Io(format!("{}: cannot write: {e}", dir.display()))
+}
+
+/// `posterior.csv`.
+pub fn posterior_csv(problem: &Problem, state: &Checkpoint) -> Vec<u8> {
+    let mut out = String::from("generation,particle,weight,distance");
+    for p in &problem.config.parameters {
+        let _ = write!(out, ",{}", p.path);
+    }
+    out.push('\n');
+    for (i, p) in state.population.particles.iter().enumerate() {
+        let _ = write!(out, "{},{i},", state.population.generation);
+        fmt_value(&mut out, p.weight);
+        out.push(',');
+        fmt_value(&mut out, p.distance);
+        for &v in &p.theta {
+            out.push(',');
+            fmt_value(&mut out, v);
+        }
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// `history.csv`.
+pub fn history_csv(state: &Checkpoint) -> Vec<u8> {
+    let mut out = String::from(
+        "generation,tolerance,acceptance_rate,ess,proposals,simulations,wall_seconds,simulation_seconds,algorithm_seconds\n",
+    );
+    for h in &state.history {
+        let _ = writeln!(
+            out,
+            "{},{},{:.6},{:.3},{},{},{:.3},{:.3},{:.3}",
+            h.generation,
+            if h.tolerance.is_finite() {
+                format!("{}", h.tolerance)
+            } else {
+                "inf".into()
+            },
+            h.acceptance_rate,
+            h.ess,
+            h.proposals,
+            h.simulations,
+            h.wall_seconds,
+            h.simulation_seconds,
+            h.algorithm_seconds
+        );
+    }
+    out.into_bytes()
+}
+
+/// Weighted statistics of one parameter.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ParameterSummary {
+    /// Key path.
+    pub path: String,
+    /// Prior description.
+    pub prior: String,
+    /// Weighted mean.
+    pub mean: f64,
+    /// Weighted standard deviation.
+    pub sd: f64,
+    /// Weighted 5th, 50th and 95th percentiles.
+    pub p05: f64,
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// The prior's 5th, 50th and 95th percentiles (from 20,000 draws).
+    pub prior_p05: f64,
+    /// Prior median.
+    pub prior_p50: f64,
+    /// Prior 95th percentile.
+    pub prior_p95: f64,
+    /// The prior's standard deviation (from the same draws).
+    pub prior_sd: f64,
+}
+
+/// Weighted summaries of every parameter of `particles`.
+pub fn summarise_parameters(problem: &Problem, particles: &[Particle]) -> Vec<ParameterSummary> {
+    problem
+        .config
+        .parameters
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let pairs: Vec<(f64, f64)> = particles.iter().map(|q| (q.theta[i], q.weight)).collect();
+            let total: f64 = pairs.iter().map(|x| x.1).sum();
+            let mean = pairs.iter().map(|(v, w)| v * w).sum::<f64>() / total;
+            let var = pairs
+                .iter()
+                .map(|(v, w)| w * (v - mean).powi(2))
+                .sum::<f64>()
+                / total;
+            let mut rng = from_key(mix_key(&[
+                problem.config.algorithm.seed,
+                0x9_0105,
+                i as u64,
+            ]));
+            let mut draws: Vec<f64> = (0..20_000)
+                .filter_map(|_| p.prior.sample_z(&mut rng).map(|z| p.prior.from_z(z)))
+                .collect();
+            draws.sort_by(f64::total_cmp);
+            let pm = draws.iter().sum::<f64>() / draws.len() as f64;
+            let psd =
+                (draws.iter().map(|v| (v - pm).powi(2)).sum::<f64>() / draws.len() as f64).sqrt();
+            ParameterSummary {
+                path: p.path.clone(),
+                prior: p.prior.describe(),
+                mean,
+                sd: var.sqrt(),
+                p05: weighted_quantile(pairs.clone(), 0.05),
+                p50: weighted_quantile(pairs.clone(), 0.5),
+                p95: weighted_quantile(pairs, 0.95),
+                prior_p05: quantile(&draws, 0.05),
+                prior_p50: quantile(&draws, 0.5),
+                prior_p95: quantile(&draws, 0.95),
+                prior_sd: psd,
+            }
+        })
+        .collect()
+}
+
+/// `posterior_summary.csv`.
+pub fn summary_of_parameters_csv(rows: &[ParameterSummary]) -> Vec<u8> {
+    let mut out = String::from(
+        "parameter,prior,mean,sd,p05,p50,p95,prior_p05,prior_p50,prior_p95,prior_sd\n",
+    );
+    for r in rows {
+        let _ = write!(out, "{},\"{}\"", r.path, r.prior);
+        for v in [
+            r.mean,
+            r.sd,
+            r.p05,
+            r.p50,
+            r.p95,
+            r.prior_p05,
+            r.prior_p50,
+            r.prior_p95,
+            r.prior_sd,
+        ] {
+            out.push(',');
+            fmt_value(&mut out, v);
+        }
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// `calibration.toml`.
+#[derive(Serialize)]
+struct CalibrationManifest {
+    crate_version: String,
+    calibration: String,
+    calibration_file: String,
+    scenario: String,
+    scenario_hash: String,
+    seed: u64,
+    particles: usize,
+    batch: usize,
+    parameters: Vec<String>,
+    targets: Vec<String>,
+    generations: u32,
+    stop_reason: String,
+    final_tolerance: f64,
+    simulations: u64,
+    threads: usize,
+    wall_seconds: f64,
+    simulation_thread_seconds: f64,
+    algorithm_seconds: f64,
+    predictive_draws: u32,
+    predictive_seconds: f64,
+}
+
+/// Writes every output of a finished calibration, the posterior-predictive run included.
+pub fn write_outputs(
+    problem: &Problem,
+    state: &Checkpoint,
+    dir: &Path,
+    threads: usize,
+) -> Result<f64, CalibrationError> {
+    let summary = summarise_parameters(problem, &state.population.particles);
+    let medians: Vec<f64> = summary.iter().map(|s| s.p50).collect();
+    let calibrated = problem
+        .template
+        .instantiate(&problem.overrides(&medians))
+        .map_err(|e| {
+            CalibrationError::Io(format!(
+                "the posterior medians do not make a valid scenario: {e}"
+            ))
+        })?;
+    let header = format!(
+        "# {} calibrated by `diaspora calibrate {}`: free parameters at their posterior medians.\n",
+        problem.base.name,
+        problem.config.file.display()
+    );
+    write_files(
+        dir,
+        &[
+            ("posterior.csv", posterior_csv(problem, state)),
+            ("history.csv", history_csv(state)),
+            ("posterior_summary.csv", summary_of_parameters_csv(&summary)),
+            (
+                "calibrated.toml",
+                format!("{header}{}", calibrated.resolved).into_bytes(),
+            ),
+        ],
+    )
+    .map_err(|e| io(dir, e))?;
+
+    let predictive_seconds = write_predictive(
+        problem,
+        state,
+        &calibrated.resolved,
+        &dir.join("predictive"),
+        threads,
+    )?;
+
+    let a = &problem.config.algorithm;
+    let manifest = CalibrationManifest {
+        crate_version: env!("CARGO_PKG_VERSION").to_string(),
+        calibration: problem.config.name.clone(),
+        calibration_file: problem.config.file.display().to_string(),
+        scenario: problem.base.name.clone(),
+        scenario_hash: problem.base.hash.clone(),
+        seed: a.seed,
+        particles: a.particles,
+        batch: a.batch,
+        parameters: problem
+            .config
+            .parameters
+            .iter()
+            .map(|p| format!("{} ~ {}", p.path, p.prior.describe()))
+            .collect(),
+        targets: problem
+            .targets
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} {} {} ({} years, weight {})",
+                    t.spec.series,
+                    t.spec.place,
+                    t.spec.sex,
+                    t.points.len(),
+                    t.spec.weight
+                )
+            })
+            .collect(),
+        generations: state.population.generation,
+        stop_reason: state
+            .stopped
+            .as_ref()
+            .map_or("running".into(), |s| s.describe().to_string()),
+        final_tolerance: state.population.tolerance,
+        simulations: state.simulations,
+        threads,
+        wall_seconds: round3(state.wall_seconds),
+        simulation_thread_seconds: round3(state.history.iter().map(|h| h.simulation_seconds).sum()),
+        algorithm_seconds: round3(state.history.iter().map(|h| h.algorithm_seconds).sum()),
+        predictive_draws: a.predictive_draws,
+        predictive_seconds: round3(predictive_seconds),
+    };
+    let text = toml::to_string(&manifest).map_err(|e| io(dir, e))?;
+    write_files(dir, &[("calibration.toml", text.into_bytes())]).map_err(|e| io(dir, e))?;
+    Ok(predictive_seconds)
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// One posterior-predictive draw: the particle, the seed, the rows and the run's statistics.
+type Draw = (usize, u64, Vec<Row>, RunStats);
+
+/// The posterior-predictive run: draw `i` picks a particle by weight and simulates it with a
+/// seed from its own stream; the directory reads like any `diaspora run` output.
+fn write_predictive(
+    problem: &Problem,
+    state: &Checkpoint,
+    resolved: &str,
+    dir: &Path,
+    threads: usize,
+) -> Result<f64, CalibrationError> {
+    let a = &problem.config.algorithm;
+    let draws = a.predictive_draws;
+    if draws == 0 {
+        return Ok(0.0);
+    }
+    let start = std::time::Instant::now();
+    let particles = &state.population.particles;
+    let cumulative: Vec<f64> = particles
+        .iter()
+        .scan(0.0, |acc, p| {
+            *acc += p.weight;
+            Some(*acc)
+        })
+        .collect();
+    let total = *cumulative.last().expect("a population");
+    let plan = Arc::new(Plan::new(problem.base.observation.clone()));
+    let results: Vec<Result<Draw, CalibrationError>> = (0..draws)
+        .into_par_iter()
+        .map(|i| {
+            let mut rng = from_key(mix_key(&[a.seed, 0x9_2ED1C7, u64::from(i)]));
+            let u = rng.random::<f64>() * total;
+            let j = cumulative
+                .partition_point(|&c| c <= u)
+                .min(particles.len() - 1);
+            let seed = rng.random::<u64>() >> 1;
+            let scenario = problem
+                .template
+                .instantiate(&problem.overrides(&particles[j].theta))
+                .map_err(|e| CalibrationError::Simulation(e.to_string()))?;
+            let mut rec = Recorder::new(plan.clone());
+            let stats = Simulation::new(&scenario.model)
+                .run(seed, 0, &mut rec)
+                .map_err(|e| CalibrationError::Simulation(e.to_string()))?;
+            Ok((j, seed, rec.rows, stats))
+        })
+        .collect();
+    let results = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let seconds = start.elapsed().as_secs_f64();
+
+    let layout = &plan.layout;
+    let reps: Vec<(u32, &[Row])> = results
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (i as u32, r.2.as_slice()))
+        .collect();
+    let rows: Vec<&[Row]> = results.iter().map(|r| r.2.as_slice()).collect();
+    let mut draws_csv = String::from("replicate,particle,seed");
+    for p in &problem.config.parameters {
+        let _ = write!(draws_csv, ",{}", p.path);
+    }
+    draws_csv.push('\n');
+    for (i, (j, seed, _, _)) in results.iter().enumerate() {
+        let _ = write!(draws_csv, "{i},{j},{seed}");
+        for &v in &particles[*j].theta {
+            draws_csv.push(',');
+            fmt_value(&mut draws_csv, v);
+        }
+        draws_csv.push('\n');
+    }
+    let total_stats = results.iter().fold(RunStats::default(), |acc, r| acc + r.3);
+    let manifest = Manifest {
+        crate_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: problem.base.name.clone(),
+        scenario_file: problem.config.scenario.display().to_string(),
+        scenario_hash: problem.base.hash.clone(),
+        seed: a.seed,
+        replicates: draws,
+        threads,
+        agents_created: total_stats.agents_created,
+        agent_months: total_stats.agent_months,
+        events: total_stats.events,
+        wall_time_seconds: round3(seconds),
+        overrides: vec![format!(
+            "posterior-predictive: parameters drawn from {}",
+            problem.config.file.display()
+        )],
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+    };
+    let manifest = toml::to_string(&manifest).map_err(|e| io(dir, e))?;
+    write_files(
+        dir,
+        &[
+            ("series.csv", series_csv(layout, &reps)),
+            ("summary.csv", summary_csv(layout, &summarise(&rows))),
+            ("manifest.toml", manifest.into_bytes()),
+            ("scenario.toml", resolved.as_bytes().to_vec()),
+            ("draws.csv", draws_csv.into_bytes()),
+        ],
+    )
+    .map_err(|e| io(dir, e))?;
+    Ok(seconds)
+}

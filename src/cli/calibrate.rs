@@ -1,0 +1,179 @@
+//! `diaspora calibrate`: ABC-SMC against the observed series, with a checkpoint after every
+//! generation, progress on stderr, and the posterior written when it stops.
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use diaspora::calibrate::smc::GenerationStats;
+use diaspora::calibrate::{self, CalibrationError, Config, Problem, Progress, output};
+
+use super::{CliError, pool};
+
+#[derive(Args, Debug)]
+pub struct CalibrateArgs {
+    /// Calibration file (TOML): scenario, priors, targets, algorithm settings.
+    calibration: PathBuf,
+    /// Output folder (default: output/<calibration name>/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Continue from the checkpoint in the output folder (same result as an uninterrupted run).
+    #[arg(long)]
+    resume: bool,
+    /// Worker threads (default: one per core). The result does not depend on it.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+}
+
+/// A bar over generations on a terminal, one line per generation otherwise (e.g. under Slurm).
+struct Report {
+    bar: Option<ProgressBar>,
+    start: Instant,
+}
+
+impl Report {
+    fn line(&self, text: String) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+}
+
+fn tolerance(t: f64) -> String {
+    if t.is_finite() {
+        format!("{t:.4}")
+    } else {
+        "∞".into()
+    }
+}
+
+impl Progress for Report {
+    fn generation_started(&mut self, generation: u32, tol: f64) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!(
+                "generation {generation}: simulating at tolerance {}",
+                tolerance(tol)
+            ));
+        }
+    }
+
+    fn generation_done(&mut self, s: &GenerationStats) {
+        self.line(format!(
+            "generation {:>2}  tolerance {:>8}  acceptance {:>6.3}  ESS {:>7.1}  simulations {:>7}  elapsed {:>7.1} s{}",
+            s.generation,
+            tolerance(s.tolerance),
+            s.acceptance_rate,
+            s.ess,
+            s.simulations,
+            self.start.elapsed().as_secs_f64(),
+            if s.ridge { "  (kernel needed a ridge: a parameter may have no effect)" } else { "" }
+        ));
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+        }
+    }
+}
+
+pub fn calibrate(args: CalibrateArgs) -> Result<(), CliError> {
+    let config = Config::read(&args.calibration)?;
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| calibrate::default_dir(&config));
+    let problem = Problem::new(config)?;
+    let pool = pool(args.threads)?;
+    let threads = pool.current_num_threads();
+    let a = &problem.config.algorithm;
+    eprintln!(
+        "calibrating {} ({} parameters, {} targets) with {} particles on {threads} thread(s); checkpoints in {}",
+        problem.base.name,
+        problem.config.parameters.len(),
+        problem.targets.len(),
+        a.particles,
+        dir.display()
+    );
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(u64::from(a.max_generations) + 1);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} generations  {elapsed_precise}  {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let mut report = Report {
+        bar,
+        start: Instant::now(),
+    };
+    let outcome = pool
+        .install(|| calibrate::calibrate(&problem, &dir, args.resume, &mut report))
+        .map_err(failure)?;
+    if let Some(bar) = &report.bar {
+        bar.finish_and_clear();
+    }
+    let state = &outcome.state;
+    eprintln!(
+        "stopped after generation {}: {}",
+        state.population.generation,
+        state.stopped.as_ref().map_or("?", |s| s.describe())
+    );
+    let predictive = pool
+        .install(|| output::write_outputs(&problem, state, &dir, threads))
+        .map_err(failure)?;
+
+    let sim: f64 = state.history.iter().map(|h| h.simulation_seconds).sum();
+    let alg: f64 = state.history.iter().map(|h| h.algorithm_seconds).sum();
+    say!(
+        "{}: {} generations, {} simulations, final tolerance {:.4}, {:.1} s wall on {threads} thread(s)",
+        problem.config.name,
+        state.population.generation,
+        state.simulations,
+        state.population.tolerance,
+        state.wall_seconds
+    );
+    say!(
+        "time: simulation {:.1} thread-s ({:.0}% of {threads} thread(s) × wall), algorithm {:.2} s, posterior-predictive {:.1} s",
+        sim,
+        100.0 * sim / (state.wall_seconds * threads as f64).max(1e-9),
+        alg,
+        predictive
+    );
+    say!(
+        "wrote {}/{{posterior.csv, history.csv, posterior_summary.csv, calibrated.toml, calibration.toml, predictive/}}",
+        dir.display()
+    );
+    say!("");
+    say!(
+        "{:<48} {:>12} {:>12} {:>12}   {:>12} {:>12}",
+        "parameter",
+        "p05",
+        "median",
+        "p95",
+        "prior p05",
+        "prior p95"
+    );
+    for s in output::summarise_parameters(&problem, &state.population.particles) {
+        say!(
+            "{:<48} {:>12.5e} {:>12.5e} {:>12.5e}   {:>12.5e} {:>12.5e}",
+            s.path,
+            s.p05,
+            s.p50,
+            s.p95,
+            s.prior_p05,
+            s.prior_p95
+        );
+    }
+    Ok(())
+}
+
+fn failure(e: CalibrationError) -> CliError {
+    match e {
+        CalibrationError::Checkpoint(m) => CliError::Input(m),
+        other => CliError::Failure(other.into()),
+    }
+}

@@ -1,0 +1,271 @@
+//! `diaspora calibrate`: recovers known parameters from data the model made, gives the same
+//! posterior at any thread count and after a kill and `--resume`, and refuses bad input before
+//! simulating anything.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+
+fn diaspora() -> Command {
+    let mut c = Command::cargo_bin("diaspora").unwrap();
+    c.current_dir(common::root()).env_remove("RUST_BACKTRACE");
+    c
+}
+
+/// The true parameter values of the recovery data.
+const TRUTH: [(&str, f64); 4] = [
+    ("exit.base_rate", 1e-3),
+    ("transit.TRN.move_on", 0.05),
+    ("hosts.HST.recognition", 0.6),
+    ("events.crackdown.multiply.transit.TRN.arrest", 3.0),
+];
+
+/// Writes the recovery data and a copy of `recovery.toml` (with `edits` applied) into `dir`.
+fn setup(dir: &Path, edits: &[(&str, &str)]) -> PathBuf {
+    let mut run = diaspora();
+    run.args([
+        "run",
+        "tests/fixtures/calibration/scenario.toml",
+        "--replicates",
+        "1",
+        "--seed",
+        "123",
+        "--out",
+    ]);
+    run.arg(dir.join("truth"));
+    for (path, v) in TRUTH {
+        run.args(["--set", &format!("{path}={v}")]);
+    }
+    run.assert().success();
+    let scenario = common::path("tests/fixtures/calibration/scenario.toml");
+    let mut text = fs::read_to_string(common::path("tests/fixtures/calibration/recovery.toml"))
+        .unwrap()
+        .replace(
+            "scenario = \"scenario.toml\"",
+            &format!("scenario = {:?}", scenario.display().to_string()),
+        );
+    for (from, to) in edits {
+        assert!(text.contains(from), "{from}");
+        text = text.replace(from, to);
+    }
+    let file = dir.join("calibration.toml");
+    fs::write(&file, text).unwrap();
+    file
+}
+
+fn calibrate(file: &Path, out: &Path, threads: &str) {
+    diaspora()
+        .arg("calibrate")
+        .arg(file)
+        .arg("--out")
+        .arg(out)
+        .args(["--threads", threads])
+        .assert()
+        .success();
+}
+
+/// `posterior_summary.csv` as parameter → column → value.
+fn summary(out: &Path) -> BTreeMap<String, BTreeMap<String, f64>> {
+    let mut r = csv::Reader::from_path(out.join("posterior_summary.csv")).unwrap();
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            let values = headers
+                .iter()
+                .zip(rec.iter())
+                .skip(2)
+                .map(|(h, v)| (h.to_string(), v.parse::<f64>().unwrap()))
+                .collect();
+            (rec[0].to_string(), values)
+        })
+        .collect()
+}
+
+#[test]
+fn recovers_known_parameters_from_model_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = setup(dir.path(), &[]);
+    let out = dir.path().join("out");
+    calibrate(&file, &out, "2");
+    let s = summary(&out);
+    for (path, truth) in TRUTH {
+        let p = &s[path];
+        assert!(
+            p["p05"] <= truth && truth <= p["p95"],
+            "{path}: truth {truth} outside [{}, {}]",
+            p["p05"],
+            p["p95"]
+        );
+        assert!(
+            p["sd"] < p["prior_sd"],
+            "{path}: posterior sd {} not below prior sd {}",
+            p["sd"],
+            p["prior_sd"]
+        );
+    }
+    // The rate and the probability are pinned down well; the others at least narrow.
+    assert!(s["exit.base_rate"]["sd"] < 0.25 * s["exit.base_rate"]["prior_sd"]);
+    assert!(s["transit.TRN.move_on"]["sd"] < 0.5 * s["transit.TRN.move_on"]["prior_sd"]);
+    // The posterior-predictive run is a run directory `diaspora compare` reads unchanged.
+    diaspora()
+        .arg("compare")
+        .arg(out.join("predictive"))
+        .arg("--observed")
+        .arg(dir.path().join("truth/series.csv"))
+        .assert()
+        .success();
+    assert!(out.join("calibrated.toml").exists() && out.join("history.csv").exists());
+}
+
+const SHORT: [(&str, &str); 2] = [
+    ("particles = 120", "particles = 60"),
+    ("max_generations = 6", "max_generations = 4"),
+];
+
+#[test]
+fn posterior_is_identical_at_1_and_2_threads_and_after_kill_and_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = setup(dir.path(), &SHORT);
+    let (one, two, resumed) = (
+        dir.path().join("one"),
+        dir.path().join("two"),
+        dir.path().join("resumed"),
+    );
+    calibrate(&file, &one, "1");
+    calibrate(&file, &two, "2");
+    let posterior = |d: &Path| fs::read(d.join("posterior.csv")).unwrap();
+    assert!(
+        posterior(&one) == posterior(&two),
+        "posterior.csv differs between 1 and 2 threads"
+    );
+    assert_eq!(
+        fs::read(one.join("history.csv")).unwrap().len(),
+        fs::read(two.join("history.csv")).unwrap().len()
+    );
+
+    // Start, kill -9 as soon as the first checkpoint is written, then resume.
+    let bin = assert_cmd::cargo::cargo_bin("diaspora");
+    let mut child = std::process::Command::new(bin)
+        .current_dir(common::root())
+        .env_remove("RUST_BACKTRACE")
+        .arg("calibrate")
+        .arg(&file)
+        .arg("--out")
+        .arg(&resumed)
+        .args(["--threads", "2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let checkpoint = resumed.join("checkpoint.json");
+    let start = Instant::now();
+    while !checkpoint.exists() && start.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(
+        checkpoint.exists(),
+        "a checkpoint was written before the kill"
+    );
+    let killed_before_the_end = !status.success();
+    diaspora()
+        .arg("calibrate")
+        .arg(&file)
+        .arg("--out")
+        .arg(&resumed)
+        .arg("--resume")
+        .assert()
+        .success();
+    assert!(
+        posterior(&one) == posterior(&resumed),
+        "posterior.csv differs after kill and --resume"
+    );
+    assert!(
+        killed_before_the_end,
+        "the run finished before it could be killed; the test proved nothing"
+    );
+}
+
+/// Each bad calibration file: exit 2, one line naming the key, nothing written.
+#[test]
+fn bad_input_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[(&str, &str)], &str); 6] = [
+        (
+            "unknown prior path",
+            &[(
+                "path = \"transit.TRN.move_on\"",
+                "path = \"transit.TRN.move_onn\"",
+            )],
+            "prior.1.path: transit.TRN.move_onn: unknown key `move_onn` in `transit.TRN`",
+        ),
+        (
+            "bounds reversed",
+            &[("min = 0.01\nmax = 0.15", "min = 0.15\nmax = 0.01")],
+            "prior.1.max: expected a bound above min (0.15), found 0.01",
+        ),
+        (
+            "unknown target series",
+            &[("series = \"arrivals\"", "series = \"arivals\"")],
+            "target.0.series: the scenario does not produce `arivals` at `RES`",
+        ),
+        (
+            "target not in its observed data",
+            &[(
+                "series = \"refugees\"\nplace = \"HST\"",
+                "series = \"refugees\"\nplace = \"HST\"\nobserved = \"partial.csv\"",
+            )],
+            "target.3.place: no observed series `refugees` in the observed data",
+        ),
+        (
+            "target years not observed",
+            &[(
+                "series = \"arrivals\"\nplace = \"RES\"",
+                "series = \"arrivals\"\nplace = \"RES\"\nyears = [1990, 1995]",
+            )],
+            "target.0.years: no observed year of `arrivals` at `RES`",
+        ),
+        (
+            "zero particles",
+            &[("particles = 120", "particles = 0")],
+            "algorithm.particles: expected at least 1, found 0",
+        ),
+    ];
+    for (i, (what, edits, expected)) in cases.iter().enumerate() {
+        let case = dir.path().join(format!("case{i}"));
+        fs::create_dir_all(&case).unwrap();
+        let file = setup(&case, edits);
+        fs::write(
+            case.join("partial.csv"),
+            "year,series,place,sex,value\n2001,arrivals,RES,total,10\n",
+        )
+        .unwrap();
+        let out = case.join("out");
+        let assert = diaspora()
+            .arg("calibrate")
+            .arg(&file)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .code(2);
+        let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{what}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("error: {}:", file.display())),
+            "{what}: {stderr}"
+        );
+        assert!(
+            stderr.contains(expected),
+            "{what}: expected `{expected}` in {stderr}"
+        );
+        assert!(!out.exists(), "{what}: nothing written");
+    }
+}

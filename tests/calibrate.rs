@@ -194,11 +194,14 @@ fn posterior_is_identical_at_1_and_2_threads_and_after_kill_and_resume() {
     );
 }
 
+/// A bad-input case: what it is, the edits that make it, and the message it must produce.
+type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+
 /// Each bad calibration file: exit 2, one line naming the key, nothing written.
 #[test]
 fn bad_input_is_refused_before_anything_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&str, &[(&str, &str)], &str); 6] = [
+    let cases: [Case; 6] = [
         (
             "unknown prior path",
             &[(

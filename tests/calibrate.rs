@@ -122,6 +122,22 @@ fn recovers_known_parameters_from_model_data() {
         .assert()
         .success();
     assert!(out.join("calibrated.toml").exists() && out.join("history.csv").exists());
+    // `diaspora plot` draws the marginal posteriors against their priors, and the predictive run.
+    diaspora()
+        .arg("plot")
+        .arg(&out)
+        .args(["--format", "svg", "--observed"])
+        .arg(dir.path().join("truth/series.csv"))
+        .assert()
+        .success();
+    let svg = fs::read_to_string(out.join("figures/posterior-marginals.svg")).unwrap();
+    assert!(
+        svg.contains("Marginal posteriors against their priors") && svg.contains("exit.base_rate")
+    );
+    assert!(
+        out.join("figures/figure1-arrivals-applications.svg")
+            .exists()
+    );
 }
 
 const SHORT: [(&str, &str); 2] = [

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `posterior.csv` | the final population: `generation, particle, weight, distance`, then one column per parameter path |
 //! | `history.csv` | per generation: `generation, tolerance, acceptance_rate, ess, proposals, simulations, wall_seconds, simulation_seconds, algorithm_seconds` |
+//! | `priors.csv` | the priors: `parameter, dist, min, max, mean, sd, alpha, beta` |
 //! | `posterior_summary.csv` | per parameter: prior, weighted `mean, sd, p05, p50, p95`, and the prior's `p05, p50, p95` |
 //! | `calibrated.toml` | the resolved scenario with every free parameter at its posterior median (runnable) |
 //! | `predictive/` | a run directory (`series.csv`, `summary.csv`, `manifest.toml`, `scenario.toml`, `draws.csv`): one replicate per posterior draw |
@@ -45,6 +46,33 @@ pub fn posterior_csv(problem: &Problem, state: &Checkpoint) -> Vec<u8> {
         for &v in &p.theta {
             out.push(',');
             fmt_value(&mut out, v);
+        }
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// `priors.csv`: the priors, as numbers (what `diaspora plot` draws them from).
+pub fn priors_csv(problem: &Problem) -> Vec<u8> {
+    use super::prior::Prior;
+    let mut out = String::from("parameter,dist,min,max,mean,sd,alpha,beta\n");
+    for p in &problem.config.parameters {
+        let (name, extra) = match p.prior {
+            Prior::Uniform { .. } => ("uniform", [None; 4]),
+            Prior::LogUniform { .. } => ("loguniform", [None; 4]),
+            Prior::Normal { mean, sd, .. } => ("normal", [Some(mean), Some(sd), None, None]),
+            Prior::Beta { alpha, beta, .. } => ("beta", [None, None, Some(alpha), Some(beta)]),
+        };
+        let (lo, hi) = p.prior.bounds();
+        let _ = write!(out, "{},{name},", p.path);
+        fmt_value(&mut out, lo);
+        out.push(',');
+        fmt_value(&mut out, hi);
+        for v in extra {
+            out.push(',');
+            if let Some(v) = v {
+                fmt_value(&mut out, v);
+            }
         }
         out.push('\n');
     }
@@ -229,6 +257,7 @@ pub fn write_outputs(
             ("posterior.csv", posterior_csv(problem, state)),
             ("history.csv", history_csv(state)),
             ("posterior_summary.csv", summary_of_parameters_csv(&summary)),
+            ("priors.csv", priors_csv(problem)),
             (
                 "calibrated.toml",
                 format!("{header}{}", calibrated.resolved).into_bytes(),

@@ -286,7 +286,14 @@ where
         {
             return Err(Interrupted::Budget);
         }
+        // Generation 0 accepts every valid draw: ask for no more than are still needed.
+        let wanted = if epsilon.is_infinite() {
+            (n - d.accepted.len()) as u64
+        } else {
+            u64::MAX
+        };
         let count = (settings.batch as u64)
+            .min(wanted)
             .min(budget.simulations - d.simulations)
             .max(1);
         let batch = evaluate(next, count, simulator, propose)?;

@@ -1,5 +1,7 @@
 //! `diaspora plot`: a run's figures from its output files (`series.csv`, `scenario.toml`,
-//! `manifest.toml`) and the observed record, written to `RUN_DIR/figures/` by default.
+//! `manifest.toml`) and the observed record, written to `RUN_DIR/figures/` by default. Given a
+//! calibration's folder (it holds `posterior.csv`), it draws the marginal posteriors against
+//! their priors, and the figures of its posterior-predictive run.
 
 use std::path::PathBuf;
 
@@ -29,7 +31,41 @@ enum ImageFormat {
 }
 
 #[cfg(feature = "plot")]
-pub fn plot(args: PlotArgs) -> Result<(), CliError> {
+pub fn plot(mut args: PlotArgs) -> Result<(), CliError> {
+    use anyhow::Context;
+    use diaspora::plot::{self, Format, posterior::Marginals};
+
+    if !args.run_dir.join("posterior.csv").exists() {
+        return plot_run(args);
+    }
+    let format = match args.format {
+        ImageFormat::Png => Format::Png,
+        ImageFormat::Svg => Format::Svg,
+    };
+    let marginals = Marginals::read(&args.run_dir).map_err(CliError::Input)?;
+    let bytes =
+        plot::render_marginals(&marginals, format).map_err(|e| CliError::Failure(e.into()))?;
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.run_dir.join("figures"));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(format!("{}.{format}", plot::posterior::STEM));
+    diaspora::output::write_atomic(&path, &bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    say!("wrote {}", path.display());
+    let predictive = args.run_dir.join("predictive");
+    if predictive.join("series.csv").exists() {
+        args.run_dir = predictive;
+        args.out = Some(dir);
+        plot_run(args)?;
+    }
+    Ok(())
+}
+
+/// The figures of a run directory.
+#[cfg(feature = "plot")]
+fn plot_run(args: PlotArgs) -> Result<(), CliError> {
     use anyhow::Context;
     use diaspora::output;
     use diaspora::plot::{self, Format, PlotData, data::Replicates};

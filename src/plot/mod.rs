@@ -7,6 +7,7 @@
 //! | `figure2-hosts-by-year` | seed Figure 2: host × year presence of refugees and asylum-seekers, shaded by whether the host ever had more than 25; observed and simulated side by side |
 //! | `figure3-main-hosts` | one panel per main host (largest observed stocks): refugee stock and asylum applications, simulated band against observed |
 //! | `figure4-unobservables` | people hiding in transit places, repatriations, onward departures: simulated only |
+//! | `posterior-marginals` | a calibration's marginal posteriors (weighted histograms) against their priors |
 //!
 //! Text is drawn with a font embedded in the binary (module `font`); this module exists only with
 //! the `plot` feature.
@@ -14,6 +15,7 @@
 pub mod data;
 mod draw;
 mod font;
+pub mod posterior;
 
 use std::fmt;
 
@@ -128,12 +130,32 @@ pub fn render_all(data: &PlotData, format: Format) -> Result<Vec<(String, Vec<u8
 
 /// One figure's bytes.
 pub fn render(data: &PlotData, figure: Figure, format: Format) -> Result<Vec<u8>, PlotError> {
+    render_with(
+        figure.stem(),
+        figure.size(),
+        format,
+        |area| figure.draw(data, area),
+        |area| figure.draw(data, area),
+    )
+}
+
+/// Draws with `svg` or `png` (the same drawing, monomorphised for each backend) and encodes.
+fn render_with<S, P>(
+    stem: &'static str,
+    size: (u32, u32),
+    format: Format,
+    svg: S,
+    png: P,
+) -> Result<Vec<u8>, PlotError>
+where
+    S: FnOnce(&DrawingArea<SVGBackend<'_>, plotters::coord::Shift>) -> Result<(), String>,
+    P: FnOnce(&DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>) -> Result<(), String>,
+{
     if !font::ensure() {
         return Err(PlotError::Font);
     }
-    let size = figure.size();
     let err = |message: String| PlotError::Draw {
-        figure: figure.stem(),
+        figure: stem,
         message,
     };
     match format {
@@ -141,7 +163,7 @@ pub fn render(data: &PlotData, figure: Figure, format: Format) -> Result<Vec<u8>
             let mut text = String::new();
             {
                 let area = SVGBackend::with_string(&mut text, size).into_drawing_area();
-                figure.draw(data, &area).map_err(err)?;
+                svg(&area).map_err(err)?;
                 area.present().map_err(|e| err(e.to_string()))?;
             }
             Ok(text.into_bytes())
@@ -150,12 +172,23 @@ pub fn render(data: &PlotData, figure: Figure, format: Format) -> Result<Vec<u8>
             let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
             {
                 let area = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
-                figure.draw(data, &area).map_err(err)?;
+                png(&area).map_err(err)?;
                 area.present().map_err(|e| err(e.to_string()))?;
             }
             encode_png(&rgb, size).map_err(err)
         }
     }
+}
+
+/// The marginal posteriors of a calibration against their priors, as bytes.
+pub fn render_marginals(data: &posterior::Marginals, format: Format) -> Result<Vec<u8>, PlotError> {
+    render_with(
+        posterior::STEM,
+        data.size(),
+        format,
+        |area| posterior::draw(data, area),
+        |area| posterior::draw(data, area),
+    )
 }
 
 fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> Result<Vec<u8>, String> {

@@ -288,3 +288,67 @@ fn bad_input_is_refused_before_anything_runs() {
         assert!(!out.exists(), "{what}: nothing written");
     }
 }
+
+/// The larger recovery run quoted in README: the same data and priors with 400 particles and 8
+/// generations. `cargo test --release --test calibrate -- --ignored --nocapture`
+#[test]
+#[ignore = "about two minutes on two cores; run with --ignored"]
+fn recovers_known_parameters_larger() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = setup(
+        dir.path(),
+        &[
+            ("particles = 120", "particles = 400"),
+            ("max_generations = 6", "max_generations = 8"),
+            ("batch = 64", "batch = 256"),
+        ],
+    );
+    let out = dir.path().join("out");
+    calibrate(&file, &out, "2");
+    let s = summary(&out);
+    for (path, truth) in TRUTH {
+        let p = &s[path];
+        println!(
+            "{path}: truth {truth}, posterior median {:.4e}, 90% interval [{:.4e}, {:.4e}], sd {:.3e} (prior sd {:.3e})",
+            p["p50"], p["p05"], p["p95"], p["sd"], p["prior_sd"]
+        );
+        assert!(
+            p["p05"] <= truth && truth <= p["p95"],
+            "{path}: truth {truth} outside [{}, {}]",
+            p["p05"],
+            p["p95"]
+        );
+        assert!(p["sd"] < p["prior_sd"], "{path}");
+    }
+    println!("{}", fs::read_to_string(out.join("history.csv")).unwrap());
+}
+
+/// Every calibration file in `scenarios/calibration/` names a valid scenario, existing
+/// parameters and observed targets (checked without simulating).
+#[test]
+fn shipped_calibrations_are_valid() {
+    let mut n = 0;
+    for entry in fs::read_dir(common::path("scenarios/calibration")).unwrap() {
+        let path = entry.unwrap().path();
+        let config = diaspora::calibrate::Config::read(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            config.parameters.len() >= 8,
+            "{}: at least 8 free parameters",
+            path.display()
+        );
+        assert!(
+            config.algorithm.particles >= 500,
+            "{}: at least 500 particles",
+            path.display()
+        );
+        let problem = diaspora::calibrate::Problem::new(config).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            problem
+                .targets
+                .iter()
+                .any(|t| t.spec.series == "mou_arrivals")
+        );
+        n += 1;
+    }
+    assert!(n >= 1);
+}

@@ -9,6 +9,7 @@
 //! unit of parallel work: the agents of one block never touch another block, and each block
 //! draws from its own random stream, so the thread count cannot change a result.
 
+use super::calendar::Calendar;
 use super::tally::{FlowKind, LifeState, YearTally};
 
 /// Agents per block. Part of the random-stream layout: changing it changes results.
@@ -47,7 +48,7 @@ pub(crate) struct Core {
 }
 
 /// Per-agent columns: the hot record and attributes events rarely touch (13 bytes per agent,
-/// plus 2 for the agent's entry in the calendar).
+/// plus about 2 for the agent's entry in the calendar).
 pub(crate) struct Columns {
     pub core: Vec<Core>,
     /// Birth year.
@@ -72,10 +73,8 @@ impl Columns {
 /// A block of agents with its calendar and this month's local counts.
 pub(crate) struct Block {
     pub cols: Columns,
-    /// `calendar[m]` lists the agents (local index) that wake up in month `m`; each agent is
-    /// in at most one month's list. A list is read front to back, so the agents' records can be
-    /// fetched ahead of use.
-    pub calendar: Vec<Vec<u16>>,
+    /// Who wakes up in which month; each agent is in at most one month's list.
+    pub calendar: Calendar,
     /// Agents of this block in each state, indexed like [`YearTally::stocks`].
     pub stocks: Vec<i32>,
     /// Flows this year, indexed like [`YearTally::flows`].
@@ -91,7 +90,7 @@ impl Block {
     pub fn new(months: u32, n_places: usize) -> Block {
         Block {
             cols: Columns::with_capacity(BLOCK_SIZE),
-            calendar: vec![Vec::new(); months as usize],
+            calendar: Calendar::new(months),
             stocks: vec![0; LifeState::COUNT * n_places * 2],
             flows: vec![0; FlowKind::COUNT * n_places * 2],
             departures: vec![0; n_places],
@@ -166,9 +165,7 @@ impl Block {
     pub fn schedule(&mut self, i: usize, month: u32, due: u8) {
         let flags = &mut self.cols.core[i].flags;
         *flags = (*flags & !FLAG_DUE_HAZARD) | due;
-        if let Some(bucket) = self.calendar.get_mut(month as usize) {
-            bucket.push(i as u16);
-        }
+        self.calendar.push(month, i as u16);
     }
 }
 

@@ -93,15 +93,17 @@ impl CumTable {
             return Err(stop - start);
         }
         // The first month whose end reaches the target. Most events come within months, so
-        // look at the next few first, then bisect the rest (`cum[end]` reaches the target).
-        let mut k = from;
-        for _ in 0..4 {
-            if self.cum[k + 1] >= target {
-                return Ok(k as u32);
-            }
-            k += 1;
+        // gallop from `from` (1, 2, 4, … months ahead) and bisect the last step; `cum[end]`
+        // reaches the target, so the search always ends.
+        let cum = &self.cum;
+        let (mut lo, mut step) = (from, 1);
+        while lo + step < end && cum[lo + step] < target {
+            lo += step;
+            step *= 2;
         }
-        k += self.cum[k + 1..end].partition_point(|&c| c < target);
+        let hi = (lo + step).min(end);
+        // cum[lo] < target (lo = from: target > start) and cum[hi] >= target.
+        let k = lo + cum[lo + 1..=hi].partition_point(|&c| c < target);
         Ok(k.min(end - 1) as u32)
     }
 }

@@ -5,7 +5,8 @@
 //! a publisher; it never imports `scenario`, `observe`, `output` or the CLI.
 //!
 //! * `model` — the input the engine reads;
-//! * `agents` — column-wise agent storage in fixed-size blocks with event calendars;
+//! * `agents` — column-wise agent storage in fixed-size blocks;
+//! * `calendar` — each block's per-month lists of agents to wake (chunked, reused);
 //! * `hazard` — waiting times under piecewise-constant hazards (one draw per state entry);
 //! * `tables` — per-year hazard and route-choice lookups built once per model;
 //! * `step` — the life-course state machine for one block and one month;
@@ -14,6 +15,7 @@
 //! * `tally` — states, flows, and the yearly tally handed to observers.
 
 mod agents;
+mod calendar;
 pub mod hazard;
 pub mod model;
 pub mod rng;

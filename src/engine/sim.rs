@@ -148,7 +148,7 @@ impl<'m> Simulation<'m> {
 
             // Everyone due this month, block by block; each block has its own stream.
             let step = |(b, block): (usize, &mut Block)| {
-                if !block.calendar[month as usize].is_empty() {
+                if !block.calendar.is_empty(month) {
                     let mut rng = stream(seed, replicate, Purpose::Transition, month, b as u32);
                     block.step(&ctx, &mut rng);
                 }

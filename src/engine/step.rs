@@ -78,15 +78,16 @@ fn prefetch<T>(items: &[T], i: usize) {
 impl Block {
     /// Processes every agent due in `ctx.month`.
     pub(crate) fn step(&mut self, ctx: &MonthCtx<'_>, rng: &mut Rng) {
-        let bucket = std::mem::take(&mut self.calendar[ctx.month as usize]);
-        self.events += bucket.len() as u64;
-        for (k, &i) in bucket.iter().enumerate() {
-            // Agents are visited in calendar order, not index order: ask for the record of the
-            // agent a few places ahead now, so that its cache miss overlaps this one's work.
-            if let Some(&ahead) = bucket.get(k + PREFETCH_DISTANCE) {
-                prefetch(&self.cols.core, usize::from(ahead));
+        while let Some((agents, n)) = self.calendar.pop_chunk(ctx.month) {
+            self.events += n as u64;
+            for k in 0..n {
+                // Agents are visited in calendar order, not index order: ask for the record of
+                // the agent a few places ahead now, so that its cache miss overlaps this work.
+                if k + PREFETCH_DISTANCE < n {
+                    prefetch(&self.cols.core, usize::from(agents[k + PREFETCH_DISTANCE]));
+                }
+                self.handle(usize::from(agents[k]), ctx, rng);
             }
-            self.handle(usize::from(i), ctx, rng);
         }
     }
 
@@ -209,9 +210,15 @@ impl Block {
         self.set_state(i, LifeState::Repatriated, origin.place, ctx.month);
         // Whether they will try again is decided now, with the probability of the year the
         // punishment ends: those who stay need no wake-up at all.
+        // (The uniform comes first: when it exceeds every later year's probability, the
+        // punishment's length does not matter and is not drawn.)
+        let u = rng.random::<f64>();
+        if u >= ctx.tables.reattempt_max_from[ctx.year] {
+            return;
+        }
         let d = origin.punishment.sample(rng);
         let end = ctx.month + d;
-        if end < ctx.months && rng.random::<f64>() < origin.reattempt[(end / 12) as usize] {
+        if end < ctx.months && u < origin.reattempt[(end / 12) as usize] {
             self.after(i, ctx, d);
         }
     }
@@ -238,7 +245,10 @@ impl Block {
         let r = self.cols.core[i].route;
         let route = &model.routes[usize::from(r)];
         let y = ctx.year;
-        if rng.random::<f64>() < route.death[y] {
+        // One uniform decides death, then (rescaled to [0, 1) again) arrest.
+        let u = rng.random::<f64>();
+        let death = route.death[y];
+        if u < death {
             self.die(i, ctx.month);
             return;
         }
@@ -246,7 +256,7 @@ impl Block {
         if route.from == model.origin.place {
             arrest = 1.0 - (1.0 - arrest) * (1.0 - model.origin.border_enforcement[y]);
         }
-        if rng.random::<f64>() < arrest {
+        if (u - death) < arrest * (1.0 - death) {
             let fallback = model.transit[usize::from(route.from)]
                 .as_ref()
                 .and_then(|t| t.arrest_route);

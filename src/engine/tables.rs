@@ -62,6 +62,8 @@ pub(crate) struct Tables {
     pub host: Vec<HostHazards>,
     /// Ordinary route choice per place and year: `(route, cumulative weight)`.
     pub route_choice: Vec<Vec<Vec<(RouteId, f64)>>>,
+    /// Largest re-attempt probability in this or any later year.
+    pub reattempt_max_from: Vec<f64>,
 }
 
 fn hazards(series: &YearSeries) -> Vec<f64> {
@@ -173,11 +175,17 @@ impl Tables {
             }
         }
 
+        let mut reattempt_max_from = model.origin.reattempt.clone();
+        for y in (0..years.saturating_sub(1)).rev() {
+            reattempt_max_from[y] = reattempt_max_from[y].max(reattempt_max_from[y + 1]);
+        }
+
         Tables {
             transit,
             resettlement,
             host,
             route_choice,
+            reattempt_max_from,
         }
     }
 }

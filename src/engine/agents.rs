@@ -139,14 +139,14 @@ impl Block {
         usize::from(self.cols.core[i].flags & FLAG_FEMALE)
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn count_flow(&mut self, kind: FlowKind, place: u16, sex: usize) {
         let idx = YearTally::flow_index(self.n_places, kind, usize::from(place), sex);
         self.flows[idx] += 1;
     }
 
     /// Moves agent `i` to `state` at `place`, keeping the stock counts right.
-    #[inline]
+    #[inline(always)]
     pub fn set_state(&mut self, i: usize, state: LifeState, place: u16, month: u32) {
         let n = self.n_places;
         let core = &mut self.cols.core[i];
@@ -161,7 +161,7 @@ impl Block {
     }
 
     /// Wakes agent `i` in month `month` (dropped if past the end of the run).
-    #[inline]
+    #[inline(always)]
     pub fn schedule(&mut self, i: usize, month: u32, due: u8) {
         let flags = &mut self.cols.core[i].flags;
         *flags = (*flags & !FLAG_DUE_HAZARD) | due;

@@ -47,7 +47,7 @@ impl Calendar {
     }
 
     /// Adds `agent` to `month`'s list; months past the end are ignored.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, month: u32, agent: u16) {
         let m = month as usize;
         if m >= self.first.len() {

@@ -82,7 +82,7 @@ impl CumTable {
 
     /// First month `k` in `from..end` whose hazard, accumulated from the start of `from` to the
     /// end of `k`, reaches `e`; otherwise the hazard accumulated over the whole span.
-    #[inline]
+    #[inline(always)]
     fn find(&self, from: u32, end: u32, e: f64) -> Result<u32, f64> {
         let (from, end) = (from as usize, end as usize);
         let start = self.cum[from];

@@ -105,16 +105,27 @@ pub struct AgeBands {
 }
 
 impl AgeBands {
-    /// Draws an age in years.
-    pub fn sample(&self, rng: &mut Rng) -> f64 {
-        let u: f64 = rng.random();
+    /// The age at uniform `u` in [0, 1): the band `u` falls in, and within the band the
+    /// position of `u` in it (uniform again, so one draw serves both).
+    pub fn at(&self, u: f64) -> f64 {
         let band = self
             .cumulative
             .iter()
             .position(|&c| u < c)
             .unwrap_or(self.cumulative.len() - 1);
+        let below = if band == 0 {
+            0.0
+        } else {
+            self.cumulative[band - 1]
+        };
+        let within = ((u - below) / (self.cumulative[band] - below)).clamp(0.0, 1.0);
         let (lo, hi) = (self.edges[band], self.edges[band + 1]);
-        lo + (hi - lo) * rng.random::<f64>()
+        lo + (hi - lo) * within
+    }
+
+    /// Draws an age in years.
+    pub fn sample(&self, rng: &mut Rng) -> f64 {
+        self.at(rng.random())
     }
 }
 
@@ -266,5 +277,23 @@ impl Model {
     /// Calendar year of a year index.
     pub fn year(&self, index: usize) -> i32 {
         self.start_year + index as i32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_uniform_gives_band_and_position_in_it() {
+        let bands = AgeBands {
+            edges: vec![0.0, 10.0, 20.0],
+            cumulative: vec![0.25, 1.0],
+        };
+        assert_eq!(bands.at(0.0), 0.0);
+        assert_eq!(bands.at(0.125), 5.0);
+        assert_eq!(bands.at(0.25), 10.0);
+        assert_eq!(bands.at(0.625), 15.0);
+        assert!(bands.at(0.999_999) < 20.0);
     }
 }

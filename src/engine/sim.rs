@@ -1,6 +1,6 @@
 //! The month loop of one replicate, ensembles of replicates, and the conservation check.
 
-use rand::RngExt;
+use rand::{Rng as _, RngExt};
 use rand_distr::{Distribution, Poisson};
 use rayon::prelude::*;
 
@@ -70,6 +70,12 @@ impl std::ops::Add for RunStats {
     }
 }
 
+/// A uniform in [0, 1) from 32 random bits.
+#[inline]
+fn unit(bits: u64) -> f64 {
+    bits as f64 * (1.0 / 4_294_967_296.0)
+}
+
 /// Most agents a replicate may create (block-local indices are 16 bits, blocks 32 bits).
 const MAX_AGENTS: u64 = 1 << 40;
 
@@ -131,12 +137,14 @@ impl<'m> Simulation<'m> {
             let origin = &model.origin;
             let crossings = &self.tables.route_choice[usize::from(origin.place)][year];
             for _ in 0..n {
-                let female = exit_rng.random::<f64>() < origin.female_share[year];
-                let age = origin.age.sample(&mut exit_rng);
+                // One 64-bit draw gives two 32-bit uniforms (sex, route); another the age.
+                let bits = exit_rng.next_u64();
+                let female = unit(bits >> 32) < origin.female_share[year];
+                let route = pick(crossings, unit(bits & 0xFFFF_FFFF))
+                    .expect("exits only when a crossing is open");
+                let age = origin.age.at(exit_rng.random());
                 // Truncation is flooring here: birth years are positive.
                 let born = (f64::from(model.year(year)) - age) as i16;
-                let route =
-                    pick(crossings, exit_rng.random()).expect("exits only when a crossing is open");
                 if blocks.last().is_none_or(Block::is_full) {
                     blocks.push(Block::new(months, n_places));
                 }
@@ -153,7 +161,8 @@ impl<'m> Simulation<'m> {
                     block.step(&ctx, &mut rng);
                 }
             };
-            if blocks.len() > 1 {
+            // (Which thread runs a block never matters; with one thread, skip rayon's splitting.)
+            if blocks.len() > 1 && rayon::current_num_threads() > 1 {
                 blocks.par_iter_mut().enumerate().for_each(step);
             } else {
                 blocks.iter_mut().enumerate().for_each(step);
@@ -368,17 +377,19 @@ fn conservation(replicate: u32, blocks: &[Block], created: u64) -> Result<(), En
     for (b, block) in blocks.iter().enumerate() {
         let n = block.n_places;
         let mut recount = vec![0i32; block.stocks.len()];
-        for i in 0..block.len() {
-            let raw = block.cols.core[i].state;
-            let state = LifeState::from_index(raw).ok_or(EngineError::InvalidState {
-                replicate,
-                agent: (b * super::agents::BLOCK_SIZE + i) as u64,
-                state: raw,
-            })?;
-            let place = usize::from(block.cols.core[i].place);
-            recount[YearTally::stock_index(n, state, place, block.sex(i))] += 1;
-            counted += 1;
+        for (i, c) in block.cols.core.iter().enumerate() {
+            let state = usize::from(c.state);
+            if state >= LifeState::COUNT {
+                return Err(EngineError::InvalidState {
+                    replicate,
+                    agent: (b * super::agents::BLOCK_SIZE + i) as u64,
+                    state: c.state,
+                });
+            }
+            let sex = usize::from(c.flags & super::agents::FLAG_FEMALE);
+            recount[(state * n + usize::from(c.place)) * 2 + sex] += 1;
         }
+        counted += block.len() as u64;
         tracked += block.stocks.iter().map(|&s| i64::from(s)).sum::<i64>();
         consistent &= recount == block.stocks;
     }

@@ -60,24 +60,42 @@ impl StepFn {
 }
 
 /// Cumulative hazard, month by month, of a monthly hazard that is constant within each
-/// calendar year.
+/// calendar year, with the runs of months over which it is constant.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CumTable {
     /// `cum[m]`: hazard accumulated from month 0 to the start of month `m` (one more than months).
     cum: Vec<f64>,
+    /// Monthly hazard of month `m`.
+    rate: Vec<f64>,
+    /// First month after `m` with a different rate (or the end of the run).
+    run_end: Vec<u32>,
 }
 
 impl CumTable {
     /// The table of monthly hazards `rate` (one per year).
     pub fn new(rate: Vec<f64>) -> CumTable {
-        let mut cum = Vec::with_capacity(12 * rate.len() + 1);
+        let months = 12 * rate.len();
+        let mut cum = Vec::with_capacity(months + 1);
         let mut year_start = 0.0;
         for &r in &rate {
             cum.extend((0..12).map(|j| year_start + r * f64::from(j)));
             year_start += 12.0 * r;
         }
         cum.push(year_start);
-        CumTable { cum }
+        let monthly: Vec<f64> = rate.iter().flat_map(|&r| [r; 12]).collect();
+        let mut run_end = vec![months as u32; months];
+        for m in (0..months.saturating_sub(1)).rev() {
+            run_end[m] = if monthly[m + 1] == monthly[m] {
+                run_end[m + 1]
+            } else {
+                (m + 1) as u32
+            };
+        }
+        CumTable {
+            cum,
+            rate: monthly,
+            run_end,
+        }
     }
 
     /// First month `k` in `from..end` whose hazard, accumulated from the start of `from` to the
@@ -92,20 +110,27 @@ impl CumTable {
         if target > stop || target.is_nan() || from >= end {
             return Err(stop - start);
         }
-        // The first month whose end reaches the target. Most events come within months, so
-        // gallop from `from` (1, 2, 4, … months ahead) and bisect the last step; `cum[end]`
-        // reaches the target, so the search always ends.
-        let cum = &self.cum;
-        let (mut lo, mut step) = (from, 1);
-        while lo + step < end && cum[lo + step] < target {
-            lo += step;
-            step *= 2;
+        // Walk the runs of constant rate; in the run where the target is reached, the month is
+        // a division away: cum[m + n] = cum[m] + rate·n ≥ target.
+        let mut m = from;
+        loop {
+            let run_end = (self.run_end[m] as usize).min(end);
+            if self.cum[run_end] >= target {
+                let need = (target - self.cum[m]) / self.rate[m];
+                let n = ceil(need).max(1).min(run_end - m);
+                return Ok((m + n - 1) as u32);
+            }
+            m = run_end;
         }
-        let hi = (lo + step).min(end);
-        // cum[lo] < target (lo = from: target > start) and cum[hi] >= target.
-        let k = lo + cum[lo + 1..=hi].partition_point(|&c| c < target);
-        Ok(k.min(end - 1) as u32)
     }
+}
+
+/// `⌈x⌉` of a non-negative month count, in integer arithmetic (no libm call on the hot path);
+/// NaN (a zero rate at a zero target) gives 0.
+#[inline(always)]
+fn ceil(x: f64) -> usize {
+    let t = x as usize;
+    t + usize::from((t as f64) < x)
 }
 
 /// A hazard that is constant within calendar years and steps with months in state: one

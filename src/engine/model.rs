@@ -54,16 +54,26 @@ pub enum Duration {
 }
 
 impl Duration {
-    /// Draws a duration in months, never less than one.
-    #[inline]
+    /// Draws a duration in months, never less than one. (Fixed and uniform durations are
+    /// inlined where they are drawn; the continuous ones are not.)
+    #[inline(always)]
     pub fn sample(&self, rng: &mut Rng) -> u32 {
         let months = match self {
             Duration::Fixed(m) => *m,
             Duration::Uniform { min, max } => rng.random_range(*min..=*max),
-            Duration::Gamma(g) => round_months(g.sample(rng)),
-            Duration::LogNormal(l) => round_months(l.sample(rng)),
+            continuous => continuous.sample_continuous(rng),
         };
         months.max(1)
+    }
+
+    #[inline(never)]
+    fn sample_continuous(&self, rng: &mut Rng) -> u32 {
+        match self {
+            Duration::Gamma(g) => round_months(g.sample(rng)),
+            Duration::LogNormal(l) => round_months(l.sample(rng)),
+            Duration::Fixed(m) => *m,
+            Duration::Uniform { min, .. } => *min,
+        }
     }
 }
 

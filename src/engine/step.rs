@@ -80,6 +80,10 @@ impl Block {
     pub(crate) fn step(&mut self, ctx: &MonthCtx<'_>, rng: &mut Rng) {
         while let Some((agents, n)) = self.calendar.pop_chunk(ctx.month) {
             self.events += n as u64;
+            // The first records of a chunk are asked for at once; the rest a few ahead.
+            for &a in &agents[..n.min(PREFETCH_DISTANCE)] {
+                prefetch(&self.cols.core, usize::from(a));
+            }
             for k in 0..n {
                 // Agents are visited in calendar order, not index order: ask for the record of
                 // the agent a few places ahead now, so that its cache miss overlaps this work.
@@ -117,6 +121,7 @@ impl Block {
 
     // ----- scheduling -------------------------------------------------------------------
 
+    #[inline(always)]
     fn after(&mut self, i: usize, ctx: &MonthCtx<'_>, months: u32) {
         self.schedule(i, ctx.month + months, DUE_TIMER);
     }

@@ -4,28 +4,33 @@
 //! scheduling never reallocates or copies a list and memory stays close to two bytes per
 //! scheduled agent. A month's list is read in the order it was written.
 
+use super::prefetch::prefetch;
+
 /// Agents per chunk (a chunk is 128 bytes: two cache lines).
-const CHUNK: usize = 60;
+const CHUNK: usize = 62;
 /// No chunk.
 const NIL: u32 = u32::MAX;
 
+/// A piece of a month's list. Every chunk of a list is full but its last, whose length the
+/// calendar keeps apart (`tail_len`), so a push reads nothing from the chunk it writes to.
 #[derive(Clone, Copy)]
+#[repr(C, align(64))]
 struct Chunk {
-    items: [u16; CHUNK],
-    len: u16,
     next: u32,
+    items: [u16; CHUNK],
 }
 
 const EMPTY: Chunk = Chunk {
-    items: [0; CHUNK],
-    len: 0,
     next: NIL,
+    items: [0; CHUNK],
 };
 
 /// Per-month lists of agents (block-local indices).
 pub(crate) struct Calendar {
     first: Vec<u32>,
     last: Vec<u32>,
+    /// Agents in each month's last chunk.
+    tail_len: Vec<u16>,
     chunks: Vec<Chunk>,
     free: Vec<u32>,
 }
@@ -33,9 +38,11 @@ pub(crate) struct Calendar {
 impl Calendar {
     /// An empty calendar of `months` months.
     pub fn new(months: u32) -> Calendar {
+        let m = months as usize;
         Calendar {
-            first: vec![NIL; months as usize],
-            last: vec![NIL; months as usize],
+            first: vec![NIL; m],
+            last: vec![NIL; m],
+            tail_len: vec![0; m],
             chunks: Vec::new(),
             free: Vec::new(),
         }
@@ -53,34 +60,36 @@ impl Calendar {
         if m >= self.first.len() {
             return;
         }
+        let len = usize::from(self.tail_len[m]);
         let last = self.last[m];
-        if last != NIL {
-            let c = &mut self.chunks[last as usize];
-            if usize::from(c.len) < CHUNK {
-                c.items[usize::from(c.len)] = agent;
-                c.len += 1;
-                return;
-            }
+        if last != NIL && len < CHUNK {
+            self.chunks[last as usize].items[len] = agent;
+            self.tail_len[m] += 1;
+            return;
         }
+        self.push_new_chunk(m, agent);
+    }
+
+    /// Starts a new chunk at the end of month `m`'s list.
+    fn push_new_chunk(&mut self, m: usize, agent: u16) {
         let new = match self.free.pop() {
-            Some(i) => {
-                self.chunks[i as usize] = EMPTY;
-                i
-            }
+            Some(i) => i,
             None => {
                 self.chunks.push(EMPTY);
                 (self.chunks.len() - 1) as u32
             }
         };
         let c = &mut self.chunks[new as usize];
+        c.next = NIL;
         c.items[0] = agent;
-        c.len = 1;
+        let last = self.last[m];
         if last == NIL {
             self.first[m] = new;
         } else {
             self.chunks[last as usize].next = new;
         }
         self.last[m] = new;
+        self.tail_len[m] = 1;
     }
 
     /// Detaches `month`'s first chunk and returns a copy of its agents; `None` when the month's
@@ -94,22 +103,38 @@ impl Calendar {
             return None;
         }
         let c = self.chunks[i as usize];
+        if c.next != NIL {
+            // The next chunk is read right after this one's agents are handled.
+            let next = &self.chunks[c.next as usize];
+            prefetch(&next.items, 0);
+            prefetch(&next.items, CHUNK - 1);
+        }
+        let n = if i == self.last[m] {
+            usize::from(self.tail_len[m])
+        } else {
+            CHUNK
+        };
         self.first[m] = c.next;
         if c.next == NIL {
             self.last[m] = NIL;
+            self.tail_len[m] = 0;
         }
         self.free.push(i);
-        Some((c.items, usize::from(c.len)))
+        Some((c.items, n))
     }
 
     /// Agents waiting in all months (for checks).
     #[cfg(test)]
     pub fn len(&self) -> usize {
         let mut n = 0;
-        for &f in &self.first {
+        for (m, &f) in self.first.iter().enumerate() {
             let mut i = f;
             while i != NIL {
-                n += usize::from(self.chunks[i as usize].len);
+                n += if i == self.last[m] {
+                    usize::from(self.tail_len[m])
+                } else {
+                    CHUNK
+                };
                 i = self.chunks[i as usize].next;
             }
         }
@@ -120,6 +145,12 @@ impl Calendar {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chunk_is_two_cache_lines() {
+        assert_eq!(std::mem::size_of::<Chunk>(), 128);
+        assert_eq!(std::mem::align_of::<Chunk>(), 64);
+    }
 
     #[test]
     fn lists_keep_order_across_chunks_and_reuse_them() {
@@ -140,7 +171,7 @@ mod tests {
         assert_eq!(c.len(), 75 + 2);
         let arena = c.chunks.len();
         while c.pop_chunk(2).is_some() {}
-        for a in 0..60 {
+        for a in 0..62 {
             c.push(0, a);
         }
         assert_eq!(c.chunks.len(), arena, "freed chunks are reused");

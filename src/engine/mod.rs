@@ -11,6 +11,7 @@
 //! * `tables` — per-year hazard and route-choice lookups built once per model;
 //! * `step` — the life-course state machine for one block and one month;
 //! * `sim` — the month loop, ensembles, and the conservation check;
+//! * `prefetch` — a cache hint used where agents are visited out of index order;
 //! * `rng` — random streams keyed by (seed, replicate, purpose, month, block);
 //! * `tally` — states, flows, and the yearly tally handed to observers.
 
@@ -18,6 +19,7 @@ mod agents;
 mod calendar;
 pub mod hazard;
 pub mod model;
+mod prefetch;
 pub mod rng;
 mod sim;
 mod step;

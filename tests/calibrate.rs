@@ -292,7 +292,7 @@ fn bad_input_is_refused_before_anything_runs() {
 /// The larger recovery run quoted in README: the same data and priors with 400 particles and 8
 /// generations. `cargo test --release --test calibrate -- --ignored --nocapture`
 #[test]
-#[ignore = "about two minutes on two cores; run with --ignored"]
+#[ignore = "about 25 s on two cores in release; run with --ignored"]
 fn recovers_known_parameters_larger() {
     let dir = tempfile::tempdir().unwrap();
     let file = setup(

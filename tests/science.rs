@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::collections::BTreeMap;
+
 use diaspora::engine::{KeepAll, LifeState, Simulation};
 use diaspora::ensemble::{self, EnsembleResult};
 use diaspora::observe::Sex;
@@ -248,4 +250,67 @@ proptest! {
         let all: u64 = LifeState::ALL.iter().map(|&st| last.state_total(st)).sum();
         prop_assert_eq!(all, stats.agents_created);
     }
+}
+
+/// The baseline keeps what it was tuned for (README, "The baseline and its fit"): with 8
+/// replicates, the median simulated MOU arrivals are within a factor of 1.5 of the observed
+/// series in every year 2000–2019; the COVID closure shows (2021 under a fifth of 2019); and
+/// the diaspora is T-shaped: the resettled population is at least ten times any host's peak
+/// of refugees plus asylum-seekers, and the four largest hosts are the UK, Canada, Germany and
+/// the USA.
+#[test]
+fn baseline_matches_mou_arrivals_and_is_t_shaped() {
+    let s = common::load("scenarios/baseline.toml", &["run.replicates=8"]);
+    let r = ensemble::run(&s).unwrap();
+    let observed = diaspora::observed::load(&common::path("data/observed")).unwrap();
+    let mou = observed.get("mou_arrivals", "KOR", "total").unwrap();
+    let median = |year: i32, series: &str, place: &str| {
+        let mut v: Vec<f64> = (0..8).map(|i| value(&r, i, year, series, place)).collect();
+        v.sort_by(f64::total_cmp);
+        (v[3] + v[4]) / 2.0
+    };
+    for year in 2000..=2019 {
+        let sim = median(year, "mou_arrivals", "KOR");
+        let obs = mou[&year].value;
+        let ratio = sim / obs;
+        assert!(
+            (1.0 / 1.5..=1.5).contains(&ratio),
+            "{year}: simulated {sim} vs observed {obs}"
+        );
+    }
+    assert!(median(2021, "mou_arrivals", "KOR") < median(2019, "mou_arrivals", "KOR") / 5.0);
+
+    let resettled = median(2025, "population_resettled", "ALL");
+    // Refugees plus asylum-seekers by (place, year, replicate), for the hosts that report.
+    let layout = &r.plan.layout;
+    let stock: Vec<usize> = ["unhcr_refugees", "unhcr_asylum_seekers"]
+        .iter()
+        .map(|n| layout.series.iter().position(|s| s == n).unwrap())
+        .collect();
+    let mut by_place: BTreeMap<(usize, i32), Vec<f64>> = BTreeMap::new();
+    for (rep, rows) in r.replicates.iter().enumerate() {
+        for row in rows {
+            if row.sex == Sex::Total && stock.contains(&usize::from(row.series)) {
+                let v = by_place
+                    .entry((usize::from(row.place), row.year))
+                    .or_insert_with(|| vec![0.0; 8]);
+                v[rep] += row.value;
+            }
+        }
+    }
+    let mut peaks: Vec<(f64, String)> = Vec::new();
+    for ((place, _), mut v) in by_place {
+        v.sort_by(f64::total_cmp);
+        let m = (v[3] + v[4]) / 2.0;
+        let id = layout.places[place].clone();
+        match peaks.iter_mut().find(|(_, p)| *p == id) {
+            Some(peak) => peak.0 = peak.0.max(m),
+            None => peaks.push((m, id)),
+        }
+    }
+    peaks.sort_by(|a, b| b.0.total_cmp(&a.0));
+    assert!(resettled >= 10.0 * peaks[0].0, "{resettled} vs {peaks:?}");
+    let mut top4: Vec<&str> = peaks[..4].iter().map(|(_, p)| p.as_str()).collect();
+    top4.sort_unstable();
+    assert_eq!(top4, ["CAN", "DEU", "GBR", "USA"], "{peaks:?}");
 }

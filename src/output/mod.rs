@@ -15,7 +15,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-pub use atomic::write_atomic;
+pub use atomic::{write_atomic, write_atomic_with};
 pub use read::{ReadError, RunInfo, read_manifest, read_series, read_summary};
 
 use crate::observe::{Layout, Row};

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::PlotData;
@@ -221,17 +222,15 @@ const PANEL: Sizes = Sizes {
     y_area: 130,
 };
 
-/// A time-series chart: each line's simulated band and median, and its observed points.
-/// Returns nothing; legends are drawn by the caller.
-fn time_chart<DB: DrawingBackend>(
-    area: &Area<DB>,
+/// Axes of a chart over years (x) and persons (y, from 0 to `top`), with their mesh drawn.
+fn year_axes<'a, DB: DrawingBackend>(
+    area: &'a Area<DB>,
     caption: &str,
     years: (i32, i32),
+    top: f64,
     y_desc: &str,
-    lines: &[(&Line, RGBColor)],
     sizes: Sizes,
-) -> Result<(), String> {
-    let all: Vec<&Line> = lines.iter().map(|(l, _)| *l).collect();
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, String> {
     let mut builder = ChartBuilder::on(area);
     builder
         .margin(24)
@@ -240,9 +239,7 @@ fn time_chart<DB: DrawingBackend>(
     if !caption.is_empty() {
         builder.caption(caption, font(sizes.caption));
     }
-    let mut chart = builder
-        .build_cartesian_2d(x_range(years), 0f64..y_max(&all))
-        .d()?;
+    let mut chart = builder.build_cartesian_2d(x_range(years), 0f64..top).d()?;
     chart
         .configure_mesh()
         .x_desc("year")
@@ -257,6 +254,21 @@ fn time_chart<DB: DrawingBackend>(
         .bold_line_style(GRID.stroke_width(1))
         .draw()
         .d()?;
+    Ok(chart)
+}
+
+/// A time-series chart: each line's simulated band and median, and its observed points.
+/// Returns nothing; legends are drawn by the caller.
+fn time_chart<DB: DrawingBackend>(
+    area: &Area<DB>,
+    caption: &str,
+    years: (i32, i32),
+    y_desc: &str,
+    lines: &[(&Line, RGBColor)],
+    sizes: Sizes,
+) -> Result<(), String> {
+    let all: Vec<&Line> = lines.iter().map(|(l, _)| *l).collect();
+    let mut chart = year_axes(area, caption, years, y_max(&all), y_desc, sizes)?;
     for (line, colour) in lines {
         if line.sim.is_empty() {
             continue;
@@ -520,31 +532,14 @@ pub fn unobservables<DB: DrawingBackend>(data: &PlotData, root: &Area<DB>) -> Re
             ..Line::default()
         };
         // Each place's median as a thin line over the total's band (at most six places).
-        let mut chart = {
-            let mut builder = ChartBuilder::on(panel);
-            builder
-                .margin(24)
-                .caption(&u.title, font(PANEL.caption))
-                .x_label_area_size(PANEL.x_area)
-                .y_label_area_size(PANEL.y_area);
-            builder
-                .build_cartesian_2d(x_range(data.years), 0f64..y_max(&[&total]))
-                .d()?
-        };
-        chart
-            .configure_mesh()
-            .x_desc("year")
-            .y_desc(u.unit.as_str())
-            .label_style(font(PANEL.label))
-            .axis_desc_style(font(PANEL.desc))
-            .x_labels(8)
-            .y_labels(7)
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .y_label_formatter(&|y| thousands(*y))
-            .max_light_lines(0)
-            .bold_line_style(GRID.stroke_width(1))
-            .draw()
-            .d()?;
+        let mut chart = year_axes(
+            panel,
+            &u.title,
+            data.years,
+            y_max(&[&total]),
+            &u.unit,
+            PANEL,
+        )?;
         if !u.total.is_empty() {
             let upper = u.total.iter().map(|(&y, b)| (f64::from(y), b.p95));
             let lower = u.total.iter().rev().map(|(&y, b)| (f64::from(y), b.p05));

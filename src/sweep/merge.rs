@@ -4,12 +4,12 @@
 //! which is row order.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::PathBuf;
 
 use super::folder::{ShardState, SweepDir, compress, results_header};
 use super::{Incomplete, SweepError};
+use crate::output::write_atomic_with;
 
 /// What merging wrote.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,7 +63,7 @@ pub fn merge(sweep: &SweepDir) -> Result<Merged, SweepError> {
     }
     let path = sweep.results_path();
     let mut lines = 0;
-    let bytes = write_streamed(&path, |w| {
+    let bytes = write_atomic_with(&path, |w| {
         w.write_all(&results_header(&sweep.manifest.parameters))?;
         for i in 0..sweep.shards() {
             // Read again (the status pass above checked every file): the file may have been
@@ -88,33 +88,4 @@ pub fn merge(sweep: &SweepDir) -> Result<Merged, SweepError> {
         lines,
         bytes,
     })
-}
-
-/// Writes `path` through a temporary file in the same folder, fsync, rename; returns its size.
-fn write_streamed(
-    path: &Path,
-    fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
-) -> std::io::Result<u64> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut w = BufWriter::new(File::create(&tmp)?);
-        fill(&mut w)?;
-        let f = w.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()?;
-        let len = f.metadata()?.len();
-        std::fs::rename(&tmp, path)?;
-        Ok(len)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }

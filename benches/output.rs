@@ -25,12 +25,7 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("write_series_csv_100_replicates", |b| {
         b.iter(|| {
-            let reps: Vec<(u32, &[_])> = result
-                .replicates
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (i as u32, r.as_slice()))
-                .collect();
+            let reps = result.numbered();
             write_atomic(
                 &dir.path().join("series.csv"),
                 &series_csv(&result.plan.layout, &reps),

@@ -27,6 +27,13 @@ impl EnsembleResult {
             .copied()
             .fold(RunStats::default(), |a, b| a + b)
     }
+
+    /// Each replicate's rows with its number, as `output::series_csv` takes them.
+    pub fn numbered(&self) -> Vec<(u32, &[Row])> {
+        (0u32..)
+            .zip(self.replicates.iter().map(Vec::as_slice))
+            .collect()
+    }
 }
 
 /// Runs replicates `0..scenario.run.replicates` on the current rayon pool.

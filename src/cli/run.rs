@@ -86,12 +86,7 @@ fn render(
     sets: &[String],
 ) -> Result<Vec<(&'static str, Vec<u8>)>, CliError> {
     let layout = &result.plan.layout;
-    let reps: Vec<(u32, &[_])> = result
-        .replicates
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (i as u32, r.as_slice()))
-        .collect();
+    let reps = result.numbered();
     let series = output::series_csv(layout, &reps);
     let rows: Vec<&[_]> = result.replicates.iter().map(Vec::as_slice).collect();
     let summary = output::summary_csv(layout, &output::summarise(&rows));

@@ -22,6 +22,7 @@ pub mod calibrate;
 pub mod compare;
 pub mod engine;
 pub mod ensemble;
+pub mod input;
 pub mod observe;
 pub mod observed;
 pub mod output;

@@ -117,27 +117,7 @@ impl Observed {
 }
 
 /// A problem reading observed data.
-#[derive(Debug, thiserror::Error)]
-pub enum ObservedError {
-    /// The file cannot be read.
-    #[error("{path}: cannot read: {source}")]
-    Io {
-        /// File.
-        path: String,
-        /// Cause.
-        source: std::io::Error,
-    },
-    /// The file is not the expected CSV.
-    #[error("{path}:{line}: {message}")]
-    Format {
-        /// File.
-        path: String,
-        /// Line (1-based; 1 is the header).
-        line: u64,
-        /// What is wrong.
-        message: String,
-    },
-}
+pub type ObservedError = crate::input::FileError;
 
 /// Reads observed data from `path`: a folder in the project's layout (`data/observed/`), every
 /// origin.

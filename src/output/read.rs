@@ -12,27 +12,7 @@ use super::SummaryRow;
 use crate::observe::{Layout, Row, Sex};
 
 /// A problem reading a run directory's file.
-#[derive(Debug, thiserror::Error)]
-pub enum ReadError {
-    /// The file cannot be read.
-    #[error("{path}: cannot read: {source}")]
-    Io {
-        /// File.
-        path: String,
-        /// Cause.
-        source: std::io::Error,
-    },
-    /// The file is not what `diaspora run` writes.
-    #[error("{path}:{line}: {message}")]
-    Format {
-        /// File.
-        path: String,
-        /// Line (1-based; 1 is the header).
-        line: u64,
-        /// What is wrong.
-        message: String,
-    },
-}
+pub type ReadError = crate::input::FileError;
 
 /// What `manifest.toml` says that figures and tables name.
 #[derive(Clone, Debug, Deserialize, PartialEq)]

@@ -78,7 +78,7 @@ fn planning_is_deterministic_and_independent_of_the_shard_count() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "row,point,replicate,seed,exit.base_rate,hosts.GBR.recognition,events.covid_border_closure.enabled"
+        "row,point,replicate,seed,exit.base_rate.value,hosts.GBR.recognition,events.covid_border_closure.enabled"
     );
     for (i, line) in lines.enumerate() {
         let f: Vec<&str> = line.split(',').collect();
@@ -279,7 +279,7 @@ fn each_row_is_exactly_the_run_it_stands_for() {
         ])
         .arg(&out);
         for p in [
-            "exit.base_rate",
+            "exit.base_rate.value",
             "hosts.GBR.recognition",
             "events.covid_border_closure.enabled",
         ] {

@@ -28,6 +28,15 @@ pub const DUE_TIMER: u8 = 0;
 pub const DUE_HAZARD: u8 = FLAG_DUE_HAZARD;
 /// Flag bit: the next wake-up is a hazard event, not the end of a timer.
 pub const FLAG_DUE_HAZARD: u8 = 8;
+/// …or a fresh draw of the next event, in the January after which a hazard that follows
+/// drivers was not yet known (stored as a flag bit).
+pub const DUE_REDRAW: u8 = FLAG_DUE_REDRAW;
+/// Flag bit: the next wake-up is a redraw.
+pub const FLAG_DUE_REDRAW: u8 = 16;
+
+/// Months before the run that `since` can go back to (people of the starting stocks entered
+/// their state before the run began): `since` holds the month plus this.
+pub const MONTHS_BEFORE_START: u32 = 1200;
 
 /// The fields every event reads and writes, kept together: the engine visits agents in
 /// calendar order, not in index order, so one 8-byte record per agent costs one cache line per
@@ -43,7 +52,7 @@ pub(crate) struct Core {
     pub place: u16,
     /// Route being travelled (meaningful while crossing or travelling).
     pub route: u16,
-    /// Month the current state was entered.
+    /// Month the current state was entered, plus [`MONTHS_BEFORE_START`].
     pub since: u16,
 }
 
@@ -107,15 +116,15 @@ impl Block {
         self.len() >= BLOCK_SIZE
     }
 
-    /// Appends an agent; returns its local index.
-    #[allow(clippy::too_many_arguments)]
+    /// Appends an agent that entered `state` in `entered` (a month, negative before the run);
+    /// returns its local index.
     pub fn push(
         &mut self,
         state: LifeState,
         flags: u8,
         place: u16,
         route: u16,
-        month: u16,
+        entered: i32,
         born: i16,
     ) -> usize {
         let sex = usize::from(flags & FLAG_FEMALE);
@@ -126,12 +135,42 @@ impl Block {
             flags,
             place,
             route,
-            since: month,
+            since: (entered + MONTHS_BEFORE_START as i32) as u16,
         });
         c.born.push(born);
-        c.left.push(month);
+        c.left.push(entered.max(0) as u16);
         c.repatriations.push(0);
         c.core.len() - 1
+    }
+
+    /// Appends an agent of the starting stocks: in `state` at `place` for `waited` months
+    /// already (at most [`MONTHS_BEFORE_START`]); its first event is scheduled later.
+    pub fn create_initial(
+        &mut self,
+        state: LifeState,
+        place: u16,
+        female: bool,
+        born: i16,
+        waited: u32,
+    ) -> usize {
+        let mut flags = if female { FLAG_FEMALE } else { 0 };
+        if state == LifeState::Resettled {
+            flags |= FLAG_CITIZEN;
+        }
+        let entered = -(waited.min(MONTHS_BEFORE_START) as i32);
+        self.push(state, flags, place, 0, entered, born)
+    }
+
+    /// The month agent `i` entered its state (negative: before the run).
+    #[inline(always)]
+    pub fn entered(&self, i: usize) -> i64 {
+        i64::from(self.cols.core[i].since) - i64::from(MONTHS_BEFORE_START)
+    }
+
+    /// Months agent `i` has been in its state at `month`.
+    #[inline(always)]
+    pub fn months_in_state(&self, i: usize, month: u32) -> u32 {
+        month + MONTHS_BEFORE_START - u32::from(self.cols.core[i].since)
     }
 
     #[inline]
@@ -155,7 +194,7 @@ impl Block {
         let was = (old * n + usize::from(core.place)) * 2 + sex;
         core.state = state as u8;
         core.place = place;
-        core.since = month as u16;
+        core.since = (month + MONTHS_BEFORE_START) as u16;
         self.stocks[was] -= 1;
         self.stocks[YearTally::stock_index(n, state, usize::from(place), sex)] += 1;
     }
@@ -164,7 +203,7 @@ impl Block {
     #[inline(always)]
     pub fn schedule(&mut self, i: usize, month: u32, due: u8) {
         let flags = &mut self.cols.core[i].flags;
-        *flags = (*flags & !FLAG_DUE_HAZARD) | due;
+        *flags = (*flags & !(FLAG_DUE_HAZARD | FLAG_DUE_REDRAW)) | due;
         self.calendar.push(month, i as u16);
     }
 }
@@ -201,7 +240,7 @@ mod tests {
                 flags: FLAG_FEMALE,
                 place: 2,
                 route: 0,
-                since: 1
+                since: 1 + MONTHS_BEFORE_START as u16
             }
         );
     }

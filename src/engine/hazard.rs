@@ -7,6 +7,13 @@
 //! month `k` whose cumulative hazard from the start reaches `E`. That has exactly the
 //! distribution of testing a Bernoulli(1 − e^{−λ(k)}) every month, at the cost of a binary
 //! search in a table of cumulative hazards per duration step instead of a test every month.
+//!
+//! A hazard that follows the model's own stocks (a parameter with drivers) is known only up to
+//! the end of the current year: its table is filled year by year as the run goes
+//! ([`Hazard::set_year`]), and a search never looks past the current year. An agent whose
+//! event does not fall before then draws again in January; because the waiting time is
+//! memoryless and the hazard constant within a year, that has exactly the distribution of
+//! testing every month.
 
 /// Converts a monthly probability into a monthly hazard, `−ln(1 − p)`; `p = 1` gives a hazard
 /// so large that the event happens in the first month.
@@ -72,8 +79,9 @@ pub struct CumTable {
 }
 
 impl CumTable {
-    /// The table of monthly hazards `rate` (one per year).
-    pub fn new(rate: Vec<f64>) -> CumTable {
+    /// The table of monthly hazards `rate` (one per year). With `yearly_runs`, no run of
+    /// constant rate crosses a year boundary, so that years can be changed later.
+    pub fn new(rate: Vec<f64>, yearly_runs: bool) -> CumTable {
         let months = 12 * rate.len();
         let mut cum = Vec::with_capacity(months + 1);
         let mut year_start = 0.0;
@@ -85,7 +93,7 @@ impl CumTable {
         let monthly: Vec<f64> = rate.iter().flat_map(|&r| [r; 12]).collect();
         let mut run_end = vec![months as u32; months];
         for m in (0..months.saturating_sub(1)).rev() {
-            run_end[m] = if monthly[m + 1] == monthly[m] {
+            run_end[m] = if monthly[m + 1] == monthly[m] && !(yearly_runs && (m + 1) % 12 == 0) {
                 run_end[m + 1]
             } else {
                 (m + 1) as u32
@@ -95,6 +103,18 @@ impl CumTable {
             cum,
             rate: monthly,
             run_end,
+        }
+    }
+
+    /// Sets the monthly hazard of year `y`; every earlier year must already hold its final
+    /// value, and later years are stale until they are set (the table must have been built
+    /// with yearly runs).
+    pub fn set_year(&mut self, y: usize, rate: f64) {
+        let first = 12 * y;
+        let start = self.cum[first];
+        for j in 0..12 {
+            self.rate[first + j] = rate;
+            self.cum[first + j + 1] = start + rate * (j + 1) as f64;
         }
     }
 
@@ -137,47 +157,64 @@ fn ceil(x: f64) -> usize {
 /// [`CumTable`] per step of time in state. The default hazard is zero (no event ever).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Hazard {
-    /// `(months in state at which the step starts, table)`, the first at 0.
-    pieces: Vec<(u32, CumTable)>,
+    /// `(months in state at which the step starts, the step's value v, table of a + b·v)`, the
+    /// first at 0.
+    pieces: Vec<(u32, f64, CumTable)>,
+    /// Whether later years are not known yet (the hazard follows drivers).
+    driven: bool,
 }
 
 impl Hazard {
     /// A hazard that does not depend on time in state.
-    pub fn calendar(rate: Vec<f64>) -> Hazard {
+    pub fn calendar(rate: Vec<f64>, driven: bool) -> Hazard {
         Hazard {
-            pieces: vec![(0, CumTable::new(rate))],
+            pieces: vec![(0, 0.0, CumTable::new(rate, driven))],
+            driven,
         }
     }
 
     /// `a[year] + b[year] · f(months in state)`.
-    pub fn stepped(a: &[f64], b: &[f64], f: &StepFn) -> Hazard {
+    pub fn stepped(a: &[f64], b: &[f64], f: &StepFn, driven: bool) -> Hazard {
         let pieces = f
             .steps()
             .iter()
             .map(|&(start, v)| {
-                (
-                    start,
-                    CumTable::new(a.iter().zip(b).map(|(x, y)| x + y * v).collect()),
-                )
+                let rate = a.iter().zip(b).map(|(x, y)| x + y * v).collect();
+                (start, v, CumTable::new(rate, driven))
             })
             .collect();
-        Hazard { pieces }
+        Hazard { pieces, driven }
+    }
+
+    /// Whether the hazard follows drivers: it is known only up to the end of the current year.
+    #[inline(always)]
+    pub fn is_driven(&self) -> bool {
+        self.driven
+    }
+
+    /// Sets year `y` to `a + b · f(months in state)` (years must be set in order).
+    pub fn set_year(&mut self, y: usize, a: f64, b: f64) {
+        for (_, v, table) in &mut self.pieces {
+            table.set_year(y, a + b * *v);
+        }
     }
 
     /// First month in `from..end` at which the hazard accumulated since `from` reaches `e`, for
-    /// an agent that entered its state in month `since`; `None` if not before `end`.
-    pub fn next_event(&self, since: u32, from: u32, end: u32, e: f64) -> Option<u32> {
-        if let [(_, table)] = self.pieces.as_slice() {
+    /// an agent that entered its state in month `entered` (negative: before the run started);
+    /// `None` if not before `end`.
+    pub fn next_event(&self, entered: i64, from: u32, end: u32, e: f64) -> Option<u32> {
+        if let [(_, _, table)] = self.pieces.as_slice() {
             return table.find(from, end, e).ok();
         }
         let mut rest = e;
         let mut k = from;
-        for (i, (start, table)) in self.pieces.iter().enumerate() {
+        let month = |offset: u32| (entered + i64::from(offset)).clamp(0, i64::from(end)) as u32;
+        for (i, (start, _, table)) in self.pieces.iter().enumerate() {
             let piece_end = self
                 .pieces
                 .get(i + 1)
-                .map_or(end, |next| since.saturating_add(next.0).min(end));
-            let piece_start = since.saturating_add(*start).max(k);
+                .map_or(end, |next| month(next.0).min(end));
+            let piece_start = month(*start).max(k);
             if piece_start >= piece_end {
                 continue;
             }
@@ -204,7 +241,7 @@ mod tests {
 
     #[test]
     fn event_is_first_month_reaching_target() {
-        let h = Hazard::calendar(vec![0.5; 10]);
+        let h = Hazard::calendar(vec![0.5; 10], false);
         // Cumulative after n months is 0.5 n: target 1.2 is reached in the 3rd month (index 2).
         assert_eq!(h.next_event(0, 0, 120, 1.2), Some(2));
         assert_eq!(h.next_event(0, 5, 120, 1.0), Some(6));
@@ -216,7 +253,7 @@ mod tests {
 
     #[test]
     fn zero_hazard_never_fires() {
-        let h = Hazard::calendar(vec![0.0; 3]);
+        let h = Hazard::calendar(vec![0.0; 3], false);
         assert_eq!(h.next_event(0, 0, 36, 1e-12), None);
     }
 
@@ -225,7 +262,7 @@ mod tests {
         let a = vec![0.0; 5];
         let b = vec![1.0; 5];
         let f = StepFn::new(vec![(0, 0.0), (30, 1.0)]);
-        let h = Hazard::stepped(&a, &b, &f);
+        let h = Hazard::stepped(&a, &b, &f, false);
         // Entered in month 4: nothing before month 34, then hazard 1 per month.
         assert_eq!(h.next_event(4, 5, 60, 0.5), Some(34));
         assert_eq!(h.next_event(4, 5, 60, 2.5), Some(36));
@@ -236,7 +273,7 @@ mod tests {
 
     #[test]
     fn calendar_pieces_accumulate_across_years() {
-        let h = Hazard::calendar(vec![0.0, 0.1, 1.0]);
+        let h = Hazard::calendar(vec![0.0, 0.1, 1.0], false);
         // Year 1 contributes 1.2 in total; 1.5 needs 0.3 more at 1 per month: first month of year 2.
         assert_eq!(h.next_event(0, 0, 36, 1.5), Some(24));
         assert_eq!(h.next_event(0, 0, 36, 0.95), Some(21));
@@ -251,7 +288,7 @@ mod tests {
             .collect();
         let b: Vec<f64> = (0..8).map(|y| 0.1 * y as f64).collect();
         let f = StepFn::new(vec![(0, 0.0), (7, 0.5), (30, 2.0)]);
-        let h = Hazard::stepped(&a, &b, &f);
+        let h = Hazard::stepped(&a, &b, &f, false);
         for since in [0u32, 3, 17] {
             for from in [since + 1, since + 9, since + 25] {
                 // Targets off the exact month boundaries (which have probability zero).
@@ -267,7 +304,7 @@ mod tests {
                         }
                     }
                     assert_eq!(
-                        h.next_event(since, from, 96, e),
+                        h.next_event(i64::from(since), from, 96, e),
                         expected,
                         "since {since} from {from} e {e}"
                     );
@@ -281,7 +318,7 @@ mod tests {
     fn constant_hazard_gives_geometric_waits() {
         use rand_distr::{Distribution, Exp1};
         let p = 0.08;
-        let h = Hazard::calendar(vec![hazard(p); 50]);
+        let h = Hazard::calendar(vec![hazard(p); 50], false);
         let mut rng = crate::engine::rng::stream(3, 0, crate::engine::rng::Purpose::External, 0, 0);
         let n = 200_000;
         let mut counts = [0u32; 4];

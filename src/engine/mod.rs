@@ -8,7 +8,10 @@
 //! * `agents` — column-wise agent storage in fixed-size blocks;
 //! * `calendar` — each block's per-month lists of agents to wake (chunked, reused);
 //! * `hazard` — waiting times under piecewise-constant hazards (one draw per state entry);
-//! * `tables` — per-year hazard and route-choice lookups built once per model;
+//! * `tables` — per-year hazard lookups by place and sex, and the routes movers may choose;
+//! * `choice` — the one rule by which movers choose among the routes leaving a place;
+//! * `drivers` — quantities the model tracks, and the yearly values of parameters that follow
+//!   them;
 //! * `step` — the life-course state machine for one block and one month;
 //! * `sim` — the month loop, ensembles, and the conservation check;
 //! * `prefetch` — a cache hint used where agents are visited out of index order;
@@ -17,6 +20,8 @@
 
 mod agents;
 mod calendar;
+mod choice;
+mod drivers;
 pub mod hazard;
 pub mod model;
 mod prefetch;
@@ -28,8 +33,9 @@ pub mod tally;
 
 pub use agents::BLOCK_SIZE;
 pub use model::{
-    AgeBands, Duration, Host, Model, Origin, Place, PlaceId, PlaceKind, Resettlement, Route,
-    RouteId, Transit, YearSeries,
+    AgeBands, Choice, ChoiceNetwork, DrivenParam, Driver, DriverForm, Duration, Host, HostParam,
+    InitialStock, Model, Origin, OriginParam, ParamRef, Place, PlaceId, PlaceKind, Quantity,
+    Resettlement, ResettlementParam, Route, RouteId, RouteParam, Transit, TransitParam, YearSeries,
 };
 pub use sim::{EngineError, RunStats, Simulation};
 pub use tally::{FEMALE, FlowKind, KeepAll, LifeState, MALE, Observer, YearTally};

@@ -9,6 +9,7 @@ use rand::RngExt;
 use rand_distr::{Distribution, Gamma, LogNormal};
 
 use super::rng::Rng;
+use super::tally::{FlowKind, LifeState};
 
 /// Index of a place in [`Model::places`].
 pub type PlaceId = u16;
@@ -64,6 +65,16 @@ impl Duration {
             continuous => continuous.sample_continuous(rng),
         };
         months.max(1)
+    }
+
+    /// Draws a duration in months that may be zero (time already spent in a state).
+    pub fn sample_from_zero(&self, rng: &mut Rng) -> u32 {
+        match self {
+            Duration::Fixed(m) => *m,
+            Duration::Uniform { min, max } => rng.random_range(*min..=*max),
+            Duration::Gamma(g) => g.sample(rng).round().clamp(0.0, 60_000.0) as u32,
+            Duration::LogNormal(l) => l.sample(rng).round().clamp(0.0, 60_000.0) as u32,
+        }
     }
 
     #[inline(never)]
@@ -154,16 +165,10 @@ pub struct Origin {
     pub female_share: YearSeries,
     /// Age of leavers.
     pub age: AgeBands,
-    /// Elasticity of exit with respect to the resettled stock (network/broker effect).
-    pub network_elasticity: YearSeries,
-    /// Resettled stock scale (persons) in the network factor `(1 + stock/scale)^elasticity`.
-    pub network_scale: f64,
     /// Probability that a crossing attempt is caught at the border.
     pub border_enforcement: YearSeries,
     /// Share of would-be leavers deterred by pressure on families left behind.
     pub family_pressure: YearSeries,
-    /// Share of the network feedback cut by the regime (phone and remittance crackdowns).
-    pub link_suppression: YearSeries,
     /// Time from arrest to hand-over to the origin.
     pub detention: Duration,
     /// Probability of dying in detention or punishment.
@@ -191,6 +196,8 @@ pub struct Transit {
     pub cost_sensitivity: YearSeries,
     /// Where arrested people are taken; `None` means repatriation to the origin.
     pub arrest_route: Option<RouteId>,
+    /// Multipliers of women's hazards: arrest, death, move on, return home, claim.
+    pub female: [f64; 5],
 }
 
 /// Life in the resettlement country.
@@ -206,14 +213,8 @@ pub struct Resettlement {
     pub onward: YearSeries,
     /// Multiplier of `onward` by months since arrival: `(start_month, value)`, steps, first at 0.
     pub onward_by_duration: Vec<(u32, f64)>,
-    /// Destination network: host stock (persons) scale in `(1 + stock/scale)^elasticity`.
-    pub network_scale: f64,
-    /// Destination network elasticity.
-    pub network_elasticity: f64,
-    /// Exponent on perceived acceptance in destination choice.
-    pub acceptance_weight: f64,
-    /// Years by which perceived acceptance lags actual acceptance.
-    pub acceptance_lag_years: u32,
+    /// Multipliers of women's hazards: death, return, onward.
+    pub female: [f64; 3],
 }
 
 /// Asylum and life in a host country.
@@ -241,18 +242,265 @@ pub struct Host {
     pub naturalisation: YearSeries,
     /// Months of protected status before naturalisation is possible.
     pub naturalisation_min_months: u32,
-    /// Monthly probability that a protected person leaves the host.
+    /// Monthly probability that a protected person leaves the host (by the choice rule).
     pub departure: YearSeries,
+    /// Monthly probability that a protected person loses the status.
+    pub cessation: YearSeries,
+    /// Whether loss of status sends people back to the origin (else they stay irregularly).
+    pub cessation_to_origin: bool,
+    /// Share of (non-referred) arrivals registered as refugees without an individual claim.
+    pub prima_facie: YearSeries,
+    /// Monthly probability that someone staying irregularly moves on (by the choice rule).
+    pub irregular_departure: YearSeries,
     /// Monthly probability of death.
     pub death: YearSeries,
     /// Route taken by removed people.
     pub removal_route: Option<RouteId>,
-    /// Route taken by protected people who leave.
-    pub departure_route: Option<RouteId>,
     /// Persons per year resettled from transit (referrals), reached in expectation.
     pub resettlement_quota: YearSeries,
     /// Route referrals travel on (from a transit place to this host).
     pub resettlement_route: Option<RouteId>,
+    /// Multipliers of women's hazards: death, departure, naturalisation, cessation, irregular
+    /// removal, irregular departure.
+    pub female: [f64; 6],
+}
+
+/// A quantity the model tracks and drivers read.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Quantity {
+    /// Persons in any of `states` at any of `places` at the end of a month.
+    Stock {
+        /// Life states counted.
+        states: Vec<LifeState>,
+        /// Places counted.
+        places: Vec<PlaceId>,
+    },
+    /// Persons counted by `kind` at any of `places` over `window` months.
+    Flow {
+        /// Flow counted.
+        kind: FlowKind,
+        /// Places counted.
+        places: Vec<PlaceId>,
+        /// Months summed.
+        window: u32,
+    },
+}
+
+/// How a driver turns the quantity `S` into a multiplier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DriverForm {
+    /// `(1 + S/scale)^strength`.
+    Power,
+    /// `1 + strength · S/(S + scale)`.
+    Saturating,
+}
+
+/// A multiplier of a parameter that follows a quantity of the model, read `lag_months` before
+/// the January of each year and held for that year.
+#[derive(Clone, Debug)]
+pub struct Driver {
+    /// Index into [`Model::quantities`].
+    pub quantity: usize,
+    /// Months between the end of the counted period and the January the multiplier acts from.
+    pub lag_months: u32,
+    /// Shape of the multiplier.
+    pub form: DriverForm,
+    /// Scale of `S` (persons).
+    pub scale: f64,
+    /// Elasticity (power) or cap (saturating), per year (events may scale it).
+    pub strength: YearSeries,
+}
+
+impl Driver {
+    /// The multiplier in year index `y` for a quantity `s` (persons).
+    pub fn multiplier(&self, y: usize, s: f64) -> f64 {
+        let s = s.max(0.0);
+        match self.form {
+            DriverForm::Power => (1.0 + s / self.scale).powf(self.strength[y]),
+            DriverForm::Saturating => 1.0 + self.strength[y] * s / (s + self.scale),
+        }
+    }
+}
+
+/// A time-varying parameter of the model, addressed by section and field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ParamRef {
+    /// `routes.<id>.arrest`, `.death`, `.weight`.
+    Route(RouteId, RouteParam),
+    /// `exit.*` and `deterrence.*`.
+    Origin(OriginParam),
+    /// `transit.<place>.*`.
+    Transit(PlaceId, TransitParam),
+    /// `resettlement.<place>.*`.
+    Resettlement(PlaceId, ResettlementParam),
+    /// `hosts.<place>.*`.
+    Host(PlaceId, HostParam),
+}
+
+/// A route's time-varying parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[allow(missing_docs)]
+pub enum RouteParam {
+    Arrest,
+    Death,
+    Weight,
+}
+
+/// The origin's and its regime's time-varying parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[allow(missing_docs)]
+pub enum OriginParam {
+    Population,
+    BaseRate,
+    Push,
+    FemaleShare,
+    BorderEnforcement,
+    FamilyPressure,
+    DetentionDeath,
+    Reattempt,
+}
+
+/// A transit place's time-varying parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[allow(missing_docs)]
+pub enum TransitParam {
+    Arrest,
+    Death,
+    MoveOn,
+    ReturnHome,
+    ClaimAsylum,
+    CostSensitivity,
+}
+
+/// A resettlement place's time-varying parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[allow(missing_docs)]
+pub enum ResettlementParam {
+    Death,
+    ReturnToOrigin,
+    Onward,
+}
+
+/// A host's time-varying parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[allow(missing_docs)]
+pub enum HostParam {
+    Attraction,
+    Recognition,
+    Complementary,
+    Closed,
+    CitizenshipCheck,
+    CheckEffect,
+    Removal,
+    IrregularRemoval,
+    Naturalisation,
+    Departure,
+    Cessation,
+    PrimaFacie,
+    IrregularDeparture,
+    Death,
+    ResettlementQuota,
+}
+
+impl ParamRef {
+    /// Whether the parameter is a monthly probability (a driver then scales its hazard,
+    /// `1 − (1 − p)^m`, so it stays a probability); other probabilities are capped at 1.
+    pub fn is_monthly(self) -> bool {
+        match self {
+            ParamRef::Route(..) | ParamRef::Origin(_) => false,
+            ParamRef::Transit(_, t) => t != TransitParam::CostSensitivity,
+            ParamRef::Resettlement(..) => true,
+            ParamRef::Host(_, h) => matches!(
+                h,
+                HostParam::IrregularRemoval
+                    | HostParam::Naturalisation
+                    | HostParam::Departure
+                    | HostParam::Cessation
+                    | HostParam::IrregularDeparture
+                    | HostParam::Death
+            ),
+        }
+    }
+
+    /// Whether the parameter is a probability.
+    pub fn is_probability(self) -> bool {
+        match self {
+            ParamRef::Route(_, r) => r != RouteParam::Weight,
+            ParamRef::Origin(o) => !matches!(
+                o,
+                OriginParam::Population | OriginParam::BaseRate | OriginParam::Push
+            ),
+            ParamRef::Transit(_, t) => t != TransitParam::CostSensitivity,
+            ParamRef::Resettlement(..) => true,
+            ParamRef::Host(_, h) => {
+                !matches!(h, HostParam::Attraction | HostParam::ResettlementQuota)
+            }
+        }
+    }
+
+    /// The value of year `y` after a multiplier `m`.
+    pub fn scaled(self, value: f64, m: f64) -> f64 {
+        if self.is_monthly() && value < 1.0 {
+            1.0 - (1.0 - value).powf(m)
+        } else if self.is_probability() {
+            (value * m).min(1.0)
+        } else {
+            value * m
+        }
+    }
+}
+
+/// A parameter whose yearly values follow drivers.
+#[derive(Clone, Debug)]
+pub struct DrivenParam {
+    /// The parameter.
+    pub target: ParamRef,
+    /// Its yearly values before drivers (schedule and events).
+    pub base: YearSeries,
+    /// Its drivers; their multipliers are multiplied.
+    pub drivers: Vec<Driver>,
+}
+
+/// The destination network of the choice rule: `(1 + S/scale)^elasticity` with `S` the
+/// people in some states at the route's destination.
+#[derive(Clone, Debug)]
+pub struct ChoiceNetwork {
+    /// Per place: index into [`Model::quantities`] of the stock counted there (hosts only).
+    pub quantity: Vec<Option<usize>>,
+    /// Persons.
+    pub scale: f64,
+    /// Elasticity per year.
+    pub elasticity: YearSeries,
+    /// Months between the count and the January it acts from.
+    pub lag_months: u32,
+}
+
+/// How movers choose among the routes leaving a place.
+#[derive(Clone, Debug, Default)]
+pub struct Choice {
+    /// Exponent on perceived acceptance.
+    pub acceptance_weight: f64,
+    /// Years by which perceived acceptance lags.
+    pub acceptance_lag_years: u32,
+    /// The destination network, if any.
+    pub network: Option<ChoiceNetwork>,
+}
+
+/// People in the system when the run starts.
+#[derive(Clone, Debug)]
+pub struct InitialStock {
+    /// Where they are.
+    pub place: PlaceId,
+    /// Their state (a living state outside the origin, not on a route).
+    pub state: LifeState,
+    /// Number of agents.
+    pub agents: u64,
+    /// Share who are female.
+    pub female_share: f64,
+    /// Ages.
+    pub age: AgeBands,
+    /// Months already spent in the state (zero allowed).
+    pub months_in_state: Duration,
 }
 
 /// Everything the engine needs to simulate one scenario.
@@ -276,6 +524,14 @@ pub struct Model {
     pub resettlement: Vec<Option<Resettlement>>,
     /// Host behaviour, indexed by place (transit places may be hosts too).
     pub hosts: Vec<Option<Host>>,
+    /// How movers choose routes.
+    pub choice: Choice,
+    /// Quantities read by drivers.
+    pub quantities: Vec<Quantity>,
+    /// Parameters that follow drivers, each at most once.
+    pub driven: Vec<DrivenParam>,
+    /// People present at the start.
+    pub initial: Vec<InitialStock>,
 }
 
 impl Model {
@@ -287,6 +543,89 @@ impl Model {
     /// Calendar year of a year index.
     pub fn year(&self, index: usize) -> i32 {
         self.start_year + index as i32
+    }
+
+    /// Whether a parameter follows drivers.
+    pub fn is_driven(&self, p: ParamRef) -> bool {
+        self.driven.iter().any(|d| d.target == p)
+    }
+
+    /// Whether anything about choice or hazards changes with the model's own state.
+    pub fn has_feedback(&self) -> bool {
+        !self.driven.is_empty() || self.choice.network.is_some()
+    }
+
+    /// The yearly values of a parameter, to change (a run's own copy of the model).
+    pub fn series_mut(&mut self, p: ParamRef) -> &mut YearSeries {
+        match p {
+            ParamRef::Route(r, f) => {
+                let r = &mut self.routes[usize::from(r)];
+                match f {
+                    RouteParam::Arrest => &mut r.arrest,
+                    RouteParam::Death => &mut r.death,
+                    RouteParam::Weight => &mut r.weight,
+                }
+            }
+            ParamRef::Origin(f) => {
+                let o = &mut self.origin;
+                match f {
+                    OriginParam::Population => &mut o.population,
+                    OriginParam::BaseRate => &mut o.base_rate,
+                    OriginParam::Push => &mut o.push,
+                    OriginParam::FemaleShare => &mut o.female_share,
+                    OriginParam::BorderEnforcement => &mut o.border_enforcement,
+                    OriginParam::FamilyPressure => &mut o.family_pressure,
+                    OriginParam::DetentionDeath => &mut o.detention_death,
+                    OriginParam::Reattempt => &mut o.reattempt,
+                }
+            }
+            ParamRef::Transit(p, f) => {
+                let t = self.transit[usize::from(p)]
+                    .as_mut()
+                    .expect("transit place");
+                match f {
+                    TransitParam::Arrest => &mut t.arrest,
+                    TransitParam::Death => &mut t.death,
+                    TransitParam::MoveOn => &mut t.move_on,
+                    TransitParam::ReturnHome => &mut t.return_home,
+                    TransitParam::ClaimAsylum => &mut t.claim_asylum,
+                    TransitParam::CostSensitivity => &mut t.cost_sensitivity,
+                }
+            }
+            ParamRef::Resettlement(p, f) => {
+                let r = self.resettlement[usize::from(p)]
+                    .as_mut()
+                    .expect("resettlement place");
+                match f {
+                    ResettlementParam::Death => &mut r.death,
+                    ResettlementParam::ReturnToOrigin => &mut r.return_to_origin,
+                    ResettlementParam::Onward => &mut r.onward,
+                }
+            }
+            ParamRef::Host(p, f) => {
+                host_series_mut(self.hosts[usize::from(p)].as_mut().expect("host"), f)
+            }
+        }
+    }
+}
+
+fn host_series_mut(h: &mut Host, f: HostParam) -> &mut YearSeries {
+    match f {
+        HostParam::Attraction => &mut h.attraction,
+        HostParam::Recognition => &mut h.recognition,
+        HostParam::Complementary => &mut h.complementary,
+        HostParam::Closed => &mut h.closed,
+        HostParam::CitizenshipCheck => &mut h.citizenship_check,
+        HostParam::CheckEffect => &mut h.check_effect,
+        HostParam::Removal => &mut h.removal,
+        HostParam::IrregularRemoval => &mut h.irregular_removal,
+        HostParam::Naturalisation => &mut h.naturalisation,
+        HostParam::Departure => &mut h.departure,
+        HostParam::Cessation => &mut h.cessation,
+        HostParam::PrimaFacie => &mut h.prima_facie,
+        HostParam::IrregularDeparture => &mut h.irregular_departure,
+        HostParam::Death => &mut h.death,
+        HostParam::ResettlementQuota => &mut h.resettlement_quota,
     }
 }
 

@@ -19,6 +19,8 @@ pub enum Purpose {
     Transition = 2,
     /// Free for callers above the engine (calibration proposals, sweeps).
     External = 3,
+    /// The people present when the run starts: their attributes and first events.
+    Initial = 4,
 }
 
 /// SplitMix64 finaliser: a bijective 64-bit mix.

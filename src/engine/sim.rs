@@ -1,11 +1,15 @@
 //! The month loop of one replicate, ensembles of replicates, and the conservation check.
 
+use std::borrow::Cow;
+
 use rand::{Rng as _, RngExt};
 use rand_distr::{Distribution, Poisson};
 use rayon::prelude::*;
 
 use super::agents::Block;
-use super::model::{Model, PlaceKind};
+use super::choice::Choices;
+use super::drivers::{self, History};
+use super::model::{Model, RouteId};
 use super::rng::{Purpose, stream};
 use super::step::MonthCtx;
 use super::tables::{Tables, pick};
@@ -108,21 +112,64 @@ impl<'m> Simulation<'m> {
         replicate: u32,
         observer: &mut O,
     ) -> Result<RunStats, EngineError> {
-        let model = self.model;
-        let months = model.months();
-        let n_places = model.places.len();
+        let base = self.model;
+        let months = base.months();
+        let n_places = base.places.len();
+        // A run whose parameters follow drivers changes its own copies of them, year by year.
+        let mut model: Cow<'_, Model> = if base.driven.is_empty() {
+            Cow::Borrowed(base)
+        } else {
+            Cow::Owned(base.clone())
+        };
+        let mut tables: Cow<'_, Tables> = if self.tables.driven {
+            Cow::Owned(self.tables.clone())
+        } else {
+            Cow::Borrowed(&self.tables)
+        };
+        let mut choices = Choices::new(n_places);
+        let mut history = History::new(base);
+        let mut network = vec![1.0; n_places];
+        let mut referrals: Vec<Vec<(RouteId, f64)>> = vec![Vec::new(); n_places];
+        let mut departures = vec![0u32; n_places];
         let mut blocks: Vec<Block> = Vec::new();
         let mut stats = RunStats::default();
-        let mut network = Network::new(n_places);
-        let mut ctx = MonthCtx::new(model, &self.tables);
+
+        self.create_initial(seed, replicate, &mut blocks, &mut stats)?;
+        history.record(base, &blocks);
 
         for month in 0..months {
             let year = (month / 12) as usize;
-            self.update_ctx(&mut ctx, month, &network);
+            if month % 12 == 0 {
+                if !base.driven.is_empty() {
+                    drivers::apply(model.to_mut(), base, &history, year);
+                    if tables.driven {
+                        tables.to_mut().refresh_year(&model, year);
+                    }
+                }
+                drivers::network(base, &history, year, &mut network);
+                choices.refresh(&model, &tables, year, &network);
+            }
+            self.update_referrals(&model, year, &departures, &mut referrals);
+            let ctx = MonthCtx {
+                model: &model,
+                tables: &tables,
+                choices: &choices,
+                referrals: &referrals,
+                month,
+                months,
+                year,
+                horizon: (12 * (year as u32 + 1)).min(months),
+            };
+            if month == 0 {
+                for (b, block) in blocks.iter_mut().enumerate() {
+                    let mut rng = stream(seed, replicate, Purpose::Initial, 1, b as u32);
+                    block.start_initial(&ctx, &mut rng);
+                }
+            }
 
             // New leavers, from their own stream, appended in creation order.
             let mut exit_rng = stream(seed, replicate, Purpose::Exit, month, 0);
-            let lambda = self.exit_lambda(year, network.resettled);
+            let lambda = exit_lambda(&model, &choices, year);
             let n = if lambda > 0.0 {
                 Poisson::new(lambda).map_or(0, |d| d.sample(&mut exit_rng) as u64)
             } else {
@@ -135,7 +182,7 @@ impl<'m> Simulation<'m> {
                 });
             }
             let origin = &model.origin;
-            let crossings = &self.tables.route_choice[usize::from(origin.place)][year];
+            let crossings = &choices.cum[usize::from(origin.place)];
             for _ in 0..n {
                 // One 64-bit draw gives two 32-bit uniforms (sex, route); another the age.
                 let bits = exit_rng.next_u64();
@@ -168,11 +215,13 @@ impl<'m> Simulation<'m> {
                 blocks.iter_mut().enumerate().for_each(step);
             }
 
-            network.update(model, &mut blocks);
+            history.record(base, &blocks);
+            sum_departures(&mut blocks, &mut departures);
             if month % 12 == 11 {
+                history.close_year(base);
                 let tally = self.year_tally(year, &mut blocks);
                 let total: u64 = tally.stocks.iter().sum();
-                let ppa = u64::from(model.persons_per_agent);
+                let ppa = u64::from(base.persons_per_agent);
                 if total != stats.agents_created * ppa {
                     return Err(EngineError::Conservation {
                         replicate,
@@ -212,58 +261,54 @@ impl<'m> Simulation<'m> {
             .collect()
     }
 
-    /// Expected exit attempts (agents) this month, from last month's resettled stock (persons).
-    fn exit_lambda(&self, y: usize, resettled: f64) -> f64 {
+    /// Creates the agents of the starting stocks, in declaration order (their first events are
+    /// scheduled once the first year's hazards are known).
+    fn create_initial(
+        &self,
+        seed: u64,
+        replicate: u32,
+        blocks: &mut Vec<Block>,
+        stats: &mut RunStats,
+    ) -> Result<(), EngineError> {
         let model = self.model;
-        let o = &model.origin;
-        if self.tables.route_choice[usize::from(o.place)][y].is_empty() {
-            return 0.0;
+        let total: u64 = model.initial.iter().map(|s| s.agents).sum();
+        if total > MAX_AGENTS {
+            return Err(EngineError::TooManyAgents {
+                replicate,
+                limit: MAX_AGENTS,
+            });
         }
-        let elasticity = o.network_elasticity[y] * (1.0 - o.link_suppression[y]);
-        let network = (1.0 + resettled / o.network_scale).powf(elasticity);
-        o.population[y] * o.base_rate[y] * o.push[y] * (1.0 - o.family_pressure[y]) * network
-            / f64::from(model.persons_per_agent)
+        let months = model.months();
+        let n_places = model.places.len();
+        let mut rng = stream(seed, replicate, Purpose::Initial, 0, 0);
+        for stock in &model.initial {
+            for _ in 0..stock.agents {
+                let female = rng.random::<f64>() < stock.female_share;
+                let age = stock.age.at(rng.random());
+                let born = (f64::from(model.start_year) - age) as i16;
+                let waited = stock.months_in_state.sample_from_zero(&mut rng);
+                if blocks.last().is_none_or(Block::is_full) {
+                    blocks.push(Block::new(months, n_places));
+                }
+                let block = blocks.last_mut().expect("a block");
+                block.create_initial(stock.state, stock.place, female, born, waited);
+            }
+        }
+        stats.agents_created += total;
+        stats.agent_months += total * u64::from(months);
+        Ok(())
     }
 
-    /// Refreshes the month's context in place from last month's network stocks.
-    fn update_ctx(&self, ctx: &mut MonthCtx<'_>, month: u32, net: &Network) {
-        let model = self.model;
-        let y = (month / 12) as usize;
+    /// This month's referral probabilities, from last month's movers at each transit place.
+    fn update_referrals(
+        &self,
+        model: &Model,
+        y: usize,
+        departures: &[u32],
+        referrals: &mut [Vec<(RouteId, f64)>],
+    ) {
         let ppa = f64::from(model.persons_per_agent);
-        ctx.month = month;
-        ctx.year = y;
-
-        for (p, r) in model.resettlement.iter().enumerate() {
-            let Some(r) = r else { continue };
-            let lag_y = y.saturating_sub(r.acceptance_lag_years as usize);
-            let choice = &mut ctx.onward[p];
-            choice.cum.clear();
-            let mut cum = 0.0;
-            for &route_id in &self.tables.resettlement[p].onward_routes {
-                let route = &model.routes[usize::from(route_id)];
-                let to = usize::from(route.to);
-                let Some(h) = model.hosts[to].as_ref() else {
-                    continue;
-                };
-                if route.weight[y] <= 0.0 {
-                    continue;
-                }
-                let acceptance = ((h.recognition[lag_y] + h.complementary[lag_y])
-                    * (1.0 - h.citizenship_check[lag_y] * h.check_effect[lag_y]))
-                    .clamp(0.0, 1.0);
-                let w = route.weight[y]
-                    * h.attraction[y]
-                    * (1.0 + net.host_stock[to] / r.network_scale).powf(r.network_elasticity)
-                    * acceptance.powf(r.acceptance_weight);
-                if w > 0.0 {
-                    cum += w;
-                    choice.cum.push((route_id, cum));
-                }
-            }
-            choice.accept = cum / (1.0 + cum);
-        }
-
-        for list in ctx.referrals.iter_mut() {
+        for list in referrals.iter_mut() {
             list.clear();
         }
         for h in model.hosts.iter().flatten() {
@@ -276,9 +321,9 @@ impl<'m> Simulation<'m> {
                 continue;
             }
             let from = usize::from(route.from);
-            let movers = f64::from(net.departures[from].max(1));
+            let movers = f64::from(departures[from].max(1));
             let prob = (quota / 12.0 / ppa / movers).min(1.0);
-            ctx.referrals[from].push((r, prob));
+            referrals[from].push((r, prob));
         }
     }
 
@@ -308,62 +353,23 @@ impl<'m> Simulation<'m> {
     }
 }
 
-/// The stocks that feed back on behaviour, read at the end of each month for the next.
-struct Network {
-    /// Persons resettled (all resettlement places).
-    resettled: f64,
-    /// Persons living in each host, any status.
-    host_stock: Vec<f64>,
-    /// Agents who set out from each place this month.
-    departures: Vec<u32>,
+/// Expected exit attempts (agents) this month; none while every crossing is closed.
+fn exit_lambda(model: &Model, choices: &Choices, y: usize) -> f64 {
+    let o = &model.origin;
+    if choices.cum[usize::from(o.place)].is_empty() {
+        return 0.0;
+    }
+    o.population[y] * o.base_rate[y] * o.push[y] * (1.0 - o.family_pressure[y])
+        / f64::from(model.persons_per_agent)
 }
 
-impl Network {
-    fn new(n_places: usize) -> Network {
-        Network {
-            resettled: 0.0,
-            host_stock: vec![0.0; n_places],
-            departures: vec![0; n_places],
-        }
-    }
-
-    /// Sums the few block counts that behaviour depends on, and resets monthly departures.
-    fn update(&mut self, model: &Model, blocks: &mut [Block]) {
-        let n = model.places.len();
-        let ppa = f64::from(model.persons_per_agent);
-        let count = |blocks: &[Block], state: LifeState, p: usize| -> f64 {
-            let (m, f) = (
-                YearTally::stock_index(n, state, p, 0),
-                YearTally::stock_index(n, state, p, 1),
-            );
-            blocks
-                .iter()
-                .map(|b| f64::from(b.stocks[m] + b.stocks[f]))
-                .sum()
-        };
-        self.resettled = (0..n)
-            .filter(|&p| model.places[p].kind == PlaceKind::Resettlement)
-            .map(|p| count(blocks, LifeState::Resettled, p))
-            .sum::<f64>()
-            * ppa;
-        for (p, stock) in self.host_stock.iter_mut().enumerate() {
-            *stock = if model.hosts[p].is_some() {
-                LifeState::ALL
-                    .iter()
-                    .filter(|s| s.in_host())
-                    .map(|&s| count(blocks, s, p))
-                    .sum::<f64>()
-                    * ppa
-            } else {
-                0.0
-            };
-        }
-        self.departures.iter_mut().for_each(|d| *d = 0);
-        for block in blocks.iter_mut() {
-            for (a, d) in self.departures.iter_mut().zip(block.departures.iter_mut()) {
-                *a += *d;
-                *d = 0;
-            }
+/// Adds up and resets the blocks' counts of people who set out from each place this month.
+fn sum_departures(blocks: &mut [Block], departures: &mut [u32]) {
+    departures.iter_mut().for_each(|d| *d = 0);
+    for block in blocks.iter_mut() {
+        for (a, d) in departures.iter_mut().zip(block.departures.iter_mut()) {
+            *a += *d;
+            *d = 0;
         }
     }
 }

@@ -1,16 +1,19 @@
 //! One month of one block: the life-course state machine, applied to the agents due this month.
 //!
-//! Phase order within a month (see `sim`): (1) the month's context is computed from last
-//! month's stocks; (2) new leavers are created; (3) every block processes the agents whose
+//! Phase order within a month (see `sim`): (0) in January, parameters that follow drivers get
+//! the year's values and route choice is refreshed; (1) the month's referrals are computed from
+//! last month's movers; (2) new leavers are created; (3) every block processes the agents whose
 //! wake-up falls in this month, in calendar order, each agent at most once; (4) block counts are
-//! summed. An agent's next wake-up is always in a later month.
+//! summed and the drivers' quantities read. An agent's next wake-up is always in a later month.
 
 use rand::RngExt;
 use rand_distr::{Distribution, Exp1};
 
 use super::agents::{
-    Block, DUE_HAZARD, DUE_TIMER, FLAG_CITIZEN, FLAG_DUE_HAZARD, FLAG_FEMALE, FLAG_REFERRAL,
+    Block, DUE_HAZARD, DUE_REDRAW, DUE_TIMER, FLAG_CITIZEN, FLAG_DUE_HAZARD, FLAG_DUE_REDRAW,
+    FLAG_FEMALE, FLAG_REFERRAL,
 };
+use super::choice::Choices;
 use super::hazard::Hazard;
 use super::model::{Model, PlaceKind, RouteId};
 use super::prefetch::prefetch;
@@ -18,46 +21,38 @@ use super::rng::Rng;
 use super::tables::{Tables, pick};
 use super::tally::{FlowKind, LifeState};
 
-/// Onward-migration choice at one resettlement place this month.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct OnwardChoice {
-    /// `(route, cumulative weight)` over routes to hosts.
-    pub cum: Vec<(RouteId, f64)>,
-    /// Probability that someone considering a move goes: `W / (1 + W)`.
-    pub accept: f64,
-}
-
-/// Everything an agent may read this month besides its own columns; refreshed before the
-/// blocks run, from last month's stocks.
+/// Everything an agent may read this month besides its own columns.
 pub(crate) struct MonthCtx<'a> {
+    /// The run's model (its driven parameters hold this year's values).
     pub model: &'a Model,
     pub tables: &'a Tables,
+    /// This year's route choice at every place.
+    pub choices: &'a Choices,
+    /// Per place: referral routes and the probability a mover takes each (from last month).
+    pub referrals: &'a [Vec<(RouteId, f64)>],
     pub month: u32,
     pub months: u32,
     pub year: usize,
-    /// Per place: onward choice (resettlement places only).
-    pub onward: Vec<OnwardChoice>,
-    /// Per place: referral routes and the probability a mover takes each.
-    pub referrals: Vec<Vec<(RouteId, f64)>>,
-}
-
-impl<'a> MonthCtx<'a> {
-    pub fn new(model: &'a Model, tables: &'a Tables) -> MonthCtx<'a> {
-        let n = model.places.len();
-        MonthCtx {
-            model,
-            tables,
-            month: 0,
-            months: model.months(),
-            year: 0,
-            onward: vec![OnwardChoice::default(); n],
-            referrals: vec![Vec::new(); n],
-        }
-    }
+    /// First month whose hazards are not known yet where they follow drivers (next January).
+    pub horizon: u32,
 }
 
 /// How many calendar entries ahead a record is prefetched.
 const PREFETCH_DISTANCE: usize = 8;
+
+/// Picks the first of `risks` whose cumulative share `x` falls into, `x` uniform on
+/// `[0, Σ risks)`. Rounding can leave `x` at or past the sum: then the last risk that is not
+/// zero is taken, never one that cannot happen.
+#[inline]
+fn competing<const N: usize>(mut x: f64, risks: [f64; N]) -> usize {
+    for (k, &r) in risks.iter().enumerate() {
+        x -= r;
+        if x < 0.0 {
+            return k;
+        }
+    }
+    risks.iter().rposition(|&r| r > 0.0).unwrap_or(0)
+}
 
 impl Block {
     /// Processes every agent due in `ctx.month`.
@@ -74,7 +69,12 @@ impl Block {
                 if k + PREFETCH_DISTANCE < n {
                     prefetch(&self.cols.core, usize::from(agents[k + PREFETCH_DISTANCE]));
                 }
-                self.handle(usize::from(agents[k]), ctx, rng);
+                let i = usize::from(agents[k]);
+                if self.cols.core[i].flags & FLAG_DUE_REDRAW != 0 {
+                    self.redraw(i, ctx, rng);
+                } else {
+                    self.handle(i, ctx, rng);
+                }
             }
         }
     }
@@ -110,11 +110,59 @@ impl Block {
         self.schedule(i, ctx.month + months, DUE_TIMER);
     }
 
-    fn hazard_wake(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng, hazard: &Hazard) {
+    /// The hazard an agent in a slowly changing state waits under (none for timed states).
+    fn state_hazard<'t>(&self, i: usize, tables: &'t Tables) -> Option<&'t Hazard> {
+        let c = self.cols.core[i];
+        let (p, sex) = (usize::from(c.place), self.sex(i));
+        match LifeState::from_index(c.state)? {
+            LifeState::InTransit => Some(&tables.transit[p][sex].wait),
+            LifeState::Resettled => Some(&tables.resettlement[p][sex].wait),
+            LifeState::Refugee | LifeState::Complementary => {
+                Some(&tables.host[p][sex].protected_wait)
+            }
+            LifeState::Irregular => Some(&tables.host[p][sex].irregular_wait),
+            LifeState::Naturalised => Some(&tables.host[p][sex].death_wait),
+            _ => None,
+        }
+    }
+
+    /// Draws the month of agent `i`'s next event under its state's hazard, searching from
+    /// `from`. A hazard that follows drivers is searched only up to the horizon; an agent whose
+    /// event does not fall before it is woken there to draw again (exact: the wait is
+    /// memoryless and the hazard constant within each year).
+    fn draw_wait(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng, from: u32) -> Option<u32> {
+        let hazard = self.state_hazard(i, ctx.tables)?;
+        let end = if hazard.is_driven() {
+            ctx.horizon
+        } else {
+            ctx.months
+        };
         let e: f64 = Exp1.sample(rng);
-        let since = u32::from(self.cols.core[i].since);
-        if let Some(k) = hazard.next_event(since, ctx.month + 1, ctx.months, e) {
+        let found = hazard.next_event(self.entered(i), from, end, e);
+        if found.is_none() && end < ctx.months {
+            self.schedule(i, end, DUE_REDRAW);
+        }
+        found
+    }
+
+    /// Schedules agent `i`'s next event in its (new) state, from next month on.
+    fn hazard_wake(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng) {
+        if let Some(k) = self.draw_wait(i, ctx, rng, ctx.month + 1) {
             self.schedule(i, k, DUE_HAZARD);
+        }
+    }
+
+    /// January after a hazard that follows drivers was known: draw again from this month on;
+    /// an event that falls in this month happens now.
+    fn redraw(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng) {
+        self.cols.core[i].flags &= !FLAG_DUE_REDRAW;
+        match self.draw_wait(i, ctx, rng, ctx.month) {
+            Some(k) if k == ctx.month => {
+                self.cols.core[i].flags |= FLAG_DUE_HAZARD;
+                self.handle(i, ctx, rng);
+            }
+            Some(k) => self.schedule(i, k, DUE_HAZARD),
+            None => {}
         }
     }
 
@@ -129,7 +177,8 @@ impl Block {
     ) {
         let due_timer = ctx.month + timer;
         let e: f64 = Exp1.sample(rng);
-        match hazard.next_event(ctx.month, ctx.month + 1, due_timer.min(ctx.months), e) {
+        let since = i64::from(ctx.month);
+        match hazard.next_event(since, ctx.month + 1, due_timer.min(ctx.months), e) {
             Some(k) if k < due_timer => self.schedule(i, k, DUE_HAZARD),
             _ => self.schedule(i, due_timer, DUE_TIMER),
         }
@@ -148,6 +197,24 @@ impl Block {
         self.after(i, ctx, d);
     }
 
+    /// Sets out from `place` on a freely chosen route (the choice rule); `false` if no route
+    /// may be taken this year.
+    fn choose_and_set_out(
+        &mut self,
+        i: usize,
+        ctx: &MonthCtx<'_>,
+        rng: &mut Rng,
+        place: u16,
+    ) -> bool {
+        match pick(&ctx.choices.cum[usize::from(place)], rng.random()) {
+            Some(r) => {
+                self.set_out(i, ctx, rng, r);
+                true
+            }
+            None => false,
+        }
+    }
+
     fn die(&mut self, i: usize, month: u32) {
         let place = self.cols.core[i].place;
         let sex = self.sex(i);
@@ -159,6 +226,12 @@ impl Block {
             self.count_flow(FlowKind::DeathsInTransit, place, sex);
         }
         self.set_state(i, LifeState::Dead, place, month);
+    }
+
+    fn return_to_origin(&mut self, i: usize, ctx: &MonthCtx<'_>, from: u16) {
+        let sex = self.sex(i);
+        self.count_flow(FlowKind::Returns, from, sex);
+        self.set_state(i, LifeState::Returned, ctx.model.origin.place, ctx.month);
     }
 
     // ----- arrest and repatriation --------------------------------------------------------
@@ -197,33 +270,23 @@ impl Block {
             return;
         }
         self.set_state(i, LifeState::Repatriated, origin.place, ctx.month);
-        // Whether they will try again is decided now, with the probability of the year the
-        // punishment ends: those who stay need no wake-up at all.
-        // (The uniform comes first: when it exceeds every later year's probability, the
-        // punishment's length does not matter and is not drawn.)
-        let u = rng.random::<f64>();
-        if u >= ctx.tables.reattempt_max_from[ctx.year] {
-            return;
-        }
-        let d = origin.punishment.sample(rng);
-        let end = ctx.month + d;
-        if end < ctx.months && u < origin.reattempt[(end / 12) as usize] {
+        // Whether they will try again is decided now, with this year's probability: those who
+        // stay need no wake-up at all.
+        if rng.random::<f64>() < origin.reattempt[ctx.year] {
+            let d = origin.punishment.sample(rng);
             self.after(i, ctx, d);
         }
     }
 
     /// Punishment is over for someone who decided to try again.
     fn punishment_over(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng) {
-        let origin = &ctx.model.origin;
-        let choices = &ctx.tables.route_choice[usize::from(origin.place)][ctx.year];
-        match pick(choices, rng.random()) {
-            Some(r) => {
-                let sex = self.sex(i);
-                self.count_flow(FlowKind::Reattempts, origin.place, sex);
-                self.set_out(i, ctx, rng, r);
-            }
+        let origin = ctx.model.origin.place;
+        if self.choose_and_set_out(i, ctx, rng, origin) {
+            let sex = self.sex(i);
+            self.count_flow(FlowKind::Reattempts, origin, sex);
+        } else {
             // Every crossing is closed: look again in a year.
-            None => self.after(i, ctx, 12),
+            self.after(i, ctx, 12);
         }
     }
 
@@ -246,6 +309,8 @@ impl Block {
             arrest = 1.0 - (1.0 - arrest) * (1.0 - model.origin.border_enforcement[y]);
         }
         if (u - death) < arrest * (1.0 - death) {
+            // A referral ends with the trip it was for.
+            self.cols.core[i].flags &= !FLAG_REFERRAL;
             let fallback = model.transit[usize::from(route.from)]
                 .as_ref()
                 .and_then(|t| t.arrest_route);
@@ -263,57 +328,61 @@ impl Block {
             PlaceKind::Resettlement => self.enter_resettlement(i, ctx, rng, to),
             PlaceKind::Host => {
                 self.count_flow(FlowKind::Arrivals, to, sex);
-                if self.cols.core[i].flags & FLAG_REFERRAL != 0 {
-                    self.cols.core[i].flags &= !FLAG_REFERRAL;
-                    self.count_flow(FlowKind::ResettlementArrivals, to, sex);
-                    self.enter_protected(i, ctx, rng, LifeState::Refugee, to);
-                } else {
-                    self.claim(i, ctx, rng, to);
-                }
+                self.enter_host(i, ctx, rng, to);
             }
-            PlaceKind::Origin => {
-                self.count_flow(FlowKind::Returns, route.from, sex);
-                self.set_state(i, LifeState::Returned, to, ctx.month);
-            }
+            PlaceKind::Origin => self.return_to_origin(i, ctx, route.from),
+        }
+    }
+
+    /// Arrival in a host: a referred refugee is protected at once; otherwise the host registers
+    /// the arrival as a refugee on a group basis (prima facie) or the arrival claims asylum.
+    fn enter_host(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng, to: u16) {
+        let sex = self.sex(i);
+        if self.cols.core[i].flags & FLAG_REFERRAL != 0 {
+            self.cols.core[i].flags &= !FLAG_REFERRAL;
+            self.count_flow(FlowKind::ResettlementArrivals, to, sex);
+            self.enter_protected(i, ctx, rng, LifeState::Refugee, to);
+            return;
+        }
+        let group = ctx.model.hosts[usize::from(to)]
+            .as_ref()
+            .map_or(0.0, |h| h.prima_facie[ctx.year]);
+        if group > 0.0 && rng.random::<f64>() < group {
+            self.count_flow(FlowKind::GroupRecognitions, to, sex);
+            self.enter_protected(i, ctx, rng, LifeState::Refugee, to);
+        } else {
+            self.claim(i, ctx, rng, to);
         }
     }
 
     fn enter_transit(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng, place: u16) {
         self.set_state(i, LifeState::InTransit, place, ctx.month);
-        let t = &ctx.tables.transit[usize::from(place)];
-        self.hazard_wake(i, ctx, rng, &t.wait);
+        self.hazard_wake(i, ctx, rng);
     }
 
     fn transit_event(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng) {
         let place = self.cols.core[i].place;
         let p = usize::from(place);
-        let t = &ctx.tables.transit[p];
+        let t = &ctx.tables.transit[p][self.sex(i)];
         let y = ctx.year;
-        let mut x = rng.random::<f64>() * t.total[y];
-        x -= t.arrest[y];
-        if x < 0.0 {
-            let route = ctx.model.transit[p].as_ref().and_then(|t| t.arrest_route);
-            self.arrest(i, ctx, rng, place, route);
-            return;
+        let x = rng.random::<f64>() * t.total[y];
+        let risks = [
+            t.arrest[y],
+            t.death[y],
+            t.move_on[y],
+            t.return_home[y],
+            t.claim[y],
+        ];
+        match competing(x, risks) {
+            0 => {
+                let route = ctx.model.transit[p].as_ref().and_then(|t| t.arrest_route);
+                self.arrest(i, ctx, rng, place, route);
+            }
+            1 => self.die(i, ctx.month),
+            2 => self.move_on(i, ctx, rng, place),
+            3 => self.return_to_origin(i, ctx, place),
+            _ => self.claim(i, ctx, rng, place),
         }
-        x -= t.death[y];
-        if x < 0.0 {
-            self.die(i, ctx.month);
-            return;
-        }
-        x -= t.move_on[y];
-        if x < 0.0 {
-            self.move_on(i, ctx, rng, place);
-            return;
-        }
-        x -= t.return_home[y];
-        if x < 0.0 {
-            let sex = self.sex(i);
-            self.count_flow(FlowKind::Returns, place, sex);
-            self.set_state(i, LifeState::Returned, ctx.model.origin.place, ctx.month);
-            return;
-        }
-        self.claim(i, ctx, rng, place);
     }
 
     fn move_on(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng, place: u16) {
@@ -326,7 +395,7 @@ impl Block {
                 break;
             }
         }
-        let chosen = chosen.or_else(|| pick(&ctx.tables.route_choice[p][ctx.year], rng.random()));
+        let chosen = chosen.or_else(|| pick(&ctx.choices.cum[p], rng.random()));
         match chosen {
             Some(r) => {
                 let sex = self.sex(i);
@@ -334,11 +403,8 @@ impl Block {
                 self.departures[p] += 1;
                 self.set_out(i, ctx, rng, r);
             }
-            None => {
-                // Nowhere open to go: stay, and face the same hazards again.
-                let t = &ctx.tables.transit[p];
-                self.hazard_wake(i, ctx, rng, &t.wait);
-            }
+            // Nowhere open to go: stay, and face the same hazards again.
+            None => self.hazard_wake(i, ctx, rng),
         }
     }
 
@@ -351,48 +417,34 @@ impl Block {
             self.count_flow(FlowKind::Arrivals, place, sex);
         }
         self.set_state(i, LifeState::Resettled, place, ctx.month);
-        self.resettled_wake(i, ctx, rng);
-    }
-
-    fn resettled_wake(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng) {
-        let h = &ctx.tables.resettlement[usize::from(self.cols.core[i].place)];
-        self.hazard_wake(i, ctx, rng, &h.wait);
+        self.hazard_wake(i, ctx, rng);
     }
 
     fn resettled_event(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng) {
         let place = self.cols.core[i].place;
         let p = usize::from(place);
-        let h = &ctx.tables.resettlement[p];
+        let h = &ctx.tables.resettlement[p][self.sex(i)];
         let y = ctx.year;
-        let onward = h.onward[y]
-            * h.onward_f
-                .at(ctx.month - u32::from(self.cols.core[i].since));
-        let mut x = rng.random::<f64>() * (h.calendar[y] + onward);
-        x -= h.death[y];
-        if x < 0.0 {
-            self.die(i, ctx.month);
-            return;
+        let onward = h.onward[y] * h.onward_f.at(self.months_in_state(i, ctx.month));
+        let x = rng.random::<f64>() * (h.calendar[y] + onward);
+        match competing(x, [h.death[y], h.return_home[y], onward]) {
+            0 => self.die(i, ctx.month),
+            1 => self.return_to_origin(i, ctx, place),
+            _ => {
+                // Considering a move: go with probability W/(1+W) (thinning keeps this exact:
+                // W is constant within the year), to a destination chosen by weight.
+                if rng.random::<f64>() < ctx.choices.accept[p]
+                    && let Some(r) = pick(&ctx.choices.cum[p], rng.random())
+                {
+                    let sex = self.sex(i);
+                    let to = ctx.model.routes[usize::from(r)].to;
+                    self.count_flow(FlowKind::OnwardDepartures, to, sex);
+                    self.set_out(i, ctx, rng, r);
+                } else {
+                    self.hazard_wake(i, ctx, rng);
+                }
+            }
         }
-        x -= h.return_home[y];
-        if x < 0.0 {
-            let sex = self.sex(i);
-            self.count_flow(FlowKind::Returns, place, sex);
-            self.set_state(i, LifeState::Returned, ctx.model.origin.place, ctx.month);
-            return;
-        }
-        // Considering a move: go with probability W/(1+W) (thinning keeps this exact while W
-        // follows last month's stocks), to a host chosen by weight.
-        let choice = &ctx.onward[p];
-        if rng.random::<f64>() < choice.accept
-            && let Some(r) = pick(&choice.cum, rng.random())
-        {
-            let sex = self.sex(i);
-            let to = ctx.model.routes[usize::from(r)].to;
-            self.count_flow(FlowKind::OnwardDepartures, to, sex);
-            self.set_out(i, ctx, rng, r);
-            return;
-        }
-        self.resettled_wake(i, ctx, rng);
     }
 
     // ----- asylum ---------------------------------------------------------------------------
@@ -405,7 +457,7 @@ impl Block {
             .as_ref()
             .expect("claims are made in hosts");
         let wait = h.processing.sample(rng);
-        let death = &ctx.tables.host[usize::from(host)].death_wait;
+        let death = &ctx.tables.host[usize::from(host)][sex].death_wait;
         self.timer_or_hazard(i, ctx, rng, wait, death);
     }
 
@@ -445,8 +497,7 @@ impl Block {
                 self.remove(i, ctx, rng, host, r);
             } else {
                 self.set_state(i, LifeState::Irregular, host, ctx.month);
-                let hz = &ctx.tables.host[usize::from(host)];
-                self.hazard_wake(i, ctx, rng, &hz.irregular_wait);
+                self.hazard_wake(i, ctx, rng);
             }
         }
     }
@@ -466,47 +517,76 @@ impl Block {
         host: u16,
     ) {
         self.set_state(i, state, host, ctx.month);
-        let hz = &ctx.tables.host[usize::from(host)];
-        self.hazard_wake(i, ctx, rng, &hz.protected_wait);
+        self.hazard_wake(i, ctx, rng);
+    }
+
+    /// Leaving a host along a freely chosen route; stays (and waits again) if none is open.
+    fn depart_host(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng, host: u16) {
+        if self.choose_and_set_out(i, ctx, rng, host) {
+            let sex = self.sex(i);
+            self.count_flow(FlowKind::HostDepartures, host, sex);
+        } else {
+            self.hazard_wake(i, ctx, rng);
+        }
     }
 
     fn protected_event(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng) {
         let host = self.cols.core[i].place;
-        let hz = &ctx.tables.host[usize::from(host)];
-        let y = ctx.year;
-        let since = u32::from(self.cols.core[i].since);
-        let naturalisation = hz.naturalisation[y] * hz.naturalisation_f.at(ctx.month - since);
-        let mut x = rng.random::<f64>() * (hz.protected[y] + naturalisation);
-        x -= hz.death[y];
-        if x < 0.0 {
-            self.die(i, ctx.month);
-            return;
-        }
-        x -= hz.departure[y];
-        if x < 0.0 {
-            let h = ctx.model.hosts[usize::from(host)].as_ref().expect("host");
-            let r = h.departure_route.expect("departure hazard implies a route");
-            self.set_out(i, ctx, rng, r);
-            return;
-        }
         let sex = self.sex(i);
-        self.count_flow(FlowKind::Naturalisations, host, sex);
-        self.set_state(i, LifeState::Naturalised, host, ctx.month);
-        self.hazard_wake(i, ctx, rng, &hz.death_wait);
+        let hz = &ctx.tables.host[usize::from(host)][sex];
+        let y = ctx.year;
+        let naturalisation =
+            hz.naturalisation[y] * hz.naturalisation_f.at(self.months_in_state(i, ctx.month));
+        let x = rng.random::<f64>() * (hz.protected[y] + naturalisation);
+        let risks = [
+            hz.death[y],
+            hz.departure[y],
+            hz.cessation[y],
+            naturalisation,
+        ];
+        match competing(x, risks) {
+            0 => self.die(i, ctx.month),
+            1 => self.depart_host(i, ctx, rng, host),
+            2 => {
+                self.count_flow(FlowKind::Cessations, host, sex);
+                let h = ctx.model.hosts[usize::from(host)].as_ref().expect("host");
+                if h.cessation_to_origin {
+                    self.return_to_origin(i, ctx, host);
+                } else {
+                    self.set_state(i, LifeState::Irregular, host, ctx.month);
+                    self.hazard_wake(i, ctx, rng);
+                }
+            }
+            _ => {
+                self.count_flow(FlowKind::Naturalisations, host, sex);
+                self.set_state(i, LifeState::Naturalised, host, ctx.month);
+                self.hazard_wake(i, ctx, rng);
+            }
+        }
     }
 
     fn irregular_event(&mut self, i: usize, ctx: &MonthCtx<'_>, rng: &mut Rng) {
         let host = self.cols.core[i].place;
-        let hz = &ctx.tables.host[usize::from(host)];
+        let hz = &ctx.tables.host[usize::from(host)][self.sex(i)];
         let y = ctx.year;
-        if rng.random::<f64>() * hz.irregular[y] < hz.death[y] {
-            self.die(i, ctx.month);
-            return;
+        let x = rng.random::<f64>() * hz.irregular[y];
+        let risks = [
+            hz.death[y],
+            hz.irregular_removal[y],
+            hz.irregular_departure[y],
+        ];
+        match competing(x, risks) {
+            0 => self.die(i, ctx.month),
+            1 => {
+                let h = ctx.model.hosts[usize::from(host)].as_ref().expect("host");
+                let r = h.removal_route.expect("removal hazard implies a route");
+                self.remove(i, ctx, rng, host, r);
+            }
+            _ => self.depart_host(i, ctx, rng, host),
         }
-        let h = ctx.model.hosts[usize::from(host)].as_ref().expect("host");
-        let r = h.removal_route.expect("removal hazard implies a route");
-        self.remove(i, ctx, rng, host, r);
     }
+
+    // ----- new people ---------------------------------------------------------------------
 
     /// Creates a leaver in the origin, crossing on route `r`.
     pub(crate) fn create(
@@ -524,12 +604,55 @@ impl Block {
             flags,
             origin,
             r,
-            ctx.month as u16,
+            ctx.month as i32,
             born,
         );
         let sex = self.sex(i);
         self.count_flow(FlowKind::ExitAttempts, origin, sex);
         let d = ctx.model.routes[usize::from(r)].duration.sample(rng);
         self.after(i, ctx, d);
+    }
+
+    /// Schedules the first event of every agent of the starting stocks (all agents of the block
+    /// at the start of the run), from the first month on. A claimant's decision comes after the
+    /// rest of a processing time that is longer than the months already waited.
+    pub(crate) fn start_initial(&mut self, ctx: &MonthCtx<'_>, rng: &mut Rng) {
+        for i in 0..self.len() {
+            let state = LifeState::from_index(self.cols.core[i].state).expect("valid state");
+            if state == LifeState::AsylumSeeker {
+                let host = usize::from(self.cols.core[i].place);
+                let h = ctx.model.hosts[host]
+                    .as_ref()
+                    .expect("claims are made in hosts");
+                let waited = self.months_in_state(i, 0);
+                let wait = (0..100)
+                    .map(|_| h.processing.sample(rng))
+                    .find(|&d| d > waited)
+                    .map_or(1, |d| d - waited);
+                let death = &ctx.tables.host[host][self.sex(i)].death_wait;
+                // The decision falls `wait` months after the start; death may come first.
+                let e: f64 = Exp1.sample(rng);
+                match death.next_event(0, 0, wait.min(ctx.months), e) {
+                    Some(k) if k < wait => self.schedule(i, k, DUE_HAZARD),
+                    _ => self.schedule(i, wait, DUE_TIMER),
+                }
+            } else if let Some(k) = self.draw_wait(i, ctx, rng, 0) {
+                self.schedule(i, k, DUE_HAZARD);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::competing;
+
+    #[test]
+    fn competing_risks_never_pick_an_impossible_one() {
+        assert_eq!(competing(0.05, [0.1, 0.2, 0.0]), 0);
+        assert_eq!(competing(0.25, [0.1, 0.2, 0.0]), 1);
+        // Rounding past the sum falls on the last possible risk, not on the zero one.
+        assert_eq!(competing(0.3000001, [0.1, 0.2, 0.0]), 1);
+        assert_eq!(competing(0.0, [0.0, 0.0, 0.3]), 2);
     }
 }

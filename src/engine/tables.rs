@@ -1,14 +1,19 @@
-//! Per-year lookup tables built once per model: monthly hazards and route-choice weights.
+//! Per-year lookup tables: monthly hazards by place and sex, and which routes movers may choose.
 //!
 //! The hot loop reads only these (and the month's context); it never converts a probability,
-//! walks a schedule or allocates.
+//! walks a schedule or allocates. Tables are built once per model; a run whose parameters
+//! follow drivers keeps its own copy and refreshes each year as it starts
+//! ([`Tables::refresh_year`]).
 
 use super::hazard::{Hazard, StepFn, hazard};
-use super::model::{Model, PlaceKind, RouteId, YearSeries};
+use super::model::{
+    HostParam, Model, ParamRef, ResettlementParam, RouteId, TransitParam, YearSeries,
+};
+use super::tally::FEMALE;
 
-/// Competing risks of one place: per year (to choose which one fired) and as a [`Hazard`] (to
-/// draw when the next one fires). Monthly hazards throughout.
-#[derive(Default)]
+/// Competing risks of one place and sex: per year (to choose which one fired) and as a
+/// [`Hazard`] (to draw when the next one fires). Monthly hazards throughout.
+#[derive(Clone, Default)]
 pub(crate) struct TransitHazards {
     pub arrest: Vec<f64>,
     pub death: Vec<f64>,
@@ -20,7 +25,7 @@ pub(crate) struct TransitHazards {
     pub wait: Hazard,
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct ResettlementHazards {
     pub death: Vec<f64>,
     pub return_home: Vec<f64>,
@@ -32,18 +37,19 @@ pub(crate) struct ResettlementHazards {
     pub onward_f: StepFn,
     /// `calendar + onward · onward_f`.
     pub wait: Hazard,
-    /// Routes to hosts, in route order.
-    pub onward_routes: Vec<RouteId>,
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct HostHazards {
     pub death: Vec<f64>,
     pub departure: Vec<f64>,
+    pub cessation: Vec<f64>,
     pub naturalisation: Vec<f64>,
-    /// `death + departure` (protected people).
+    pub irregular_removal: Vec<f64>,
+    pub irregular_departure: Vec<f64>,
+    /// `death + departure + cessation` (protected people, before naturalisation).
     pub protected: Vec<f64>,
-    /// `death + irregular removal`.
+    /// `death + irregular removal + irregular departure`.
     pub irregular: Vec<f64>,
     /// Naturalisation eligibility by months with status.
     pub naturalisation_f: StepFn,
@@ -55,143 +61,259 @@ pub(crate) struct HostHazards {
     pub death_wait: Hazard,
 }
 
-/// All lookup tables of a model.
+/// All lookup tables of a model. Hazards are indexed `[place][sex]`.
+#[derive(Clone)]
 pub(crate) struct Tables {
-    pub transit: Vec<TransitHazards>,
-    pub resettlement: Vec<ResettlementHazards>,
-    pub host: Vec<HostHazards>,
-    /// Ordinary route choice per place and year: `(route, cumulative weight)`.
-    pub route_choice: Vec<Vec<Vec<(RouteId, f64)>>>,
-    /// Largest re-attempt probability in this or any later year.
-    pub reattempt_max_from: Vec<f64>,
+    pub transit: Vec<[TransitHazards; 2]>,
+    pub resettlement: Vec<[ResettlementHazards; 2]>,
+    pub host: Vec<[HostHazards; 2]>,
+    /// Per place, the routes movers choose among (in route order): every route leaving the
+    /// place except hand-overs after arrest, referrals and removals.
+    pub free_routes: Vec<Vec<RouteId>>,
+    /// Whether any hazard follows drivers (then a run needs its own copy).
+    pub driven: bool,
 }
 
-fn hazards(series: &YearSeries) -> Vec<f64> {
-    series.iter().map(|&p| hazard(p)).collect()
+/// Monthly hazards of a series of monthly probabilities, scaled by `m` (a hazard ratio).
+fn hazards(series: &YearSeries, m: f64) -> Vec<f64> {
+    series.iter().map(|&p| hazard(p) * m).collect()
 }
 
-fn sum(a: &[f64], b: &[f64]) -> Vec<f64> {
-    a.iter().zip(b).map(|(x, y)| x + y).collect()
+fn sum(parts: &[&[f64]]) -> Vec<f64> {
+    (0..parts[0].len())
+        .map(|y| parts.iter().map(|p| p[y]).sum())
+        .collect()
 }
 
-impl Tables {
-    pub fn new(model: &Model) -> Tables {
-        let n_places = model.places.len();
-        let years = model.n_years;
-        let zero = vec![0.0; years];
+/// The hazard ratio for women (`factors[k]`) or 1 for men.
+fn ratio(sex: usize, factors: &[f64], k: usize) -> f64 {
+    if sex == FEMALE { factors[k] } else { 1.0 }
+}
 
-        let mut transit: Vec<TransitHazards> =
-            (0..n_places).map(|_| TransitHazards::default()).collect();
-        for (p, t) in model.transit.iter().enumerate() {
-            let Some(t) = t else { continue };
-            let h = &mut transit[p];
-            h.arrest = hazards(&t.arrest);
-            h.death = hazards(&t.death);
-            h.move_on = hazards(&t.move_on);
-            h.return_home = hazards(&t.return_home);
-            h.claim = if model.hosts[p].is_some() {
-                hazards(&t.claim_asylum)
-            } else {
-                zero.clone()
-            };
-            h.total = (0..years)
-                .map(|y| h.arrest[y] + h.death[y] + h.move_on[y] + h.return_home[y] + h.claim[y])
-                .collect();
-            h.wait = Hazard::calendar(h.total.clone());
+impl TransitHazards {
+    fn new(model: &Model, p: usize, sex: usize) -> TransitHazards {
+        let Some(t) = model.transit[p].as_ref() else {
+            return TransitHazards::default();
+        };
+        let f = |k| ratio(sex, &t.female, k);
+        let claim = if model.hosts[p].is_some() {
+            hazards(&t.claim_asylum, f(4))
+        } else {
+            vec![0.0; model.n_years]
+        };
+        let mut h = TransitHazards {
+            arrest: hazards(&t.arrest, f(0)),
+            death: hazards(&t.death, f(1)),
+            move_on: hazards(&t.move_on, f(2)),
+            return_home: hazards(&t.return_home, f(3)),
+            claim,
+            ..TransitHazards::default()
+        };
+        h.total = sum(&[&h.arrest, &h.death, &h.move_on, &h.return_home, &h.claim]);
+        let p = p as u16;
+        let driven = [
+            TransitParam::Arrest,
+            TransitParam::Death,
+            TransitParam::MoveOn,
+            TransitParam::ReturnHome,
+            TransitParam::ClaimAsylum,
+        ]
+        .iter()
+        .any(|&k| model.is_driven(ParamRef::Transit(p, k)));
+        h.wait = Hazard::calendar(h.total.clone(), driven);
+        h
+    }
+
+    fn refresh_year(&mut self, model: &Model, p: usize, sex: usize, y: usize) {
+        let Some(t) = model.transit[p].as_ref() else {
+            return;
+        };
+        let f = |k| ratio(sex, &t.female, k);
+        self.arrest[y] = hazard(t.arrest[y]) * f(0);
+        self.death[y] = hazard(t.death[y]) * f(1);
+        self.move_on[y] = hazard(t.move_on[y]) * f(2);
+        self.return_home[y] = hazard(t.return_home[y]) * f(3);
+        if model.hosts[p].is_some() {
+            self.claim[y] = hazard(t.claim_asylum[y]) * f(4);
         }
-
-        let mut resettlement: Vec<ResettlementHazards> = (0..n_places)
-            .map(|_| ResettlementHazards::default())
-            .collect();
-        for (p, r) in model.resettlement.iter().enumerate() {
-            let Some(r) = r else { continue };
-            let h = &mut resettlement[p];
-            h.death = hazards(&r.death);
-            h.return_home = hazards(&r.return_to_origin);
-            h.calendar = sum(&h.death, &h.return_home);
-            h.onward = hazards(&r.onward);
-            let f = onward_modulation(r.programme_months, &r.onward_by_duration);
-            h.wait = Hazard::stepped(&h.calendar, &h.onward, &f);
-            h.onward_f = f;
-            h.onward_routes = model
-                .routes
-                .iter()
-                .enumerate()
-                .filter(|(_, route)| {
-                    usize::from(route.from) == p
-                        && model.places[usize::from(route.to)].kind == PlaceKind::Host
-                })
-                .map(|(i, _)| i as RouteId)
-                .collect();
-        }
-
-        let mut host: Vec<HostHazards> = (0..n_places).map(|_| HostHazards::default()).collect();
-        for (p, hs) in model.hosts.iter().enumerate() {
-            let Some(hs) = hs else { continue };
-            let h = &mut host[p];
-            h.death = hazards(&hs.death);
-            h.departure = if hs.departure_route.is_some() {
-                hazards(&hs.departure)
-            } else {
-                zero.clone()
-            };
-            h.naturalisation = hazards(&hs.naturalisation);
-            let irregular_removal = if hs.removal_route.is_some() {
-                hazards(&hs.irregular_removal)
-            } else {
-                zero.clone()
-            };
-            h.protected = sum(&h.death, &h.departure);
-            h.irregular = sum(&h.death, &irregular_removal);
-            let f = if hs.naturalisation_min_months == 0 {
-                StepFn::constant(1.0)
-            } else {
-                StepFn::new(vec![(0, 0.0), (hs.naturalisation_min_months, 1.0)])
-            };
-            h.protected_wait = Hazard::stepped(&h.protected, &h.naturalisation, &f);
-            h.irregular_wait = Hazard::calendar(h.irregular.clone());
-            h.death_wait = Hazard::calendar(h.death.clone());
-            h.naturalisation_f = f;
-        }
-
-        let special: Vec<bool> = special_routes(model);
-        let mut route_choice = vec![vec![Vec::new(); years]; n_places];
-        for (p, per_year) in route_choice.iter_mut().enumerate() {
-            let kind = model.places[p].kind;
-            if kind != PlaceKind::Origin && kind != PlaceKind::Transit {
-                continue;
-            }
-            let sensitivity = model.transit[p].as_ref().map(|t| &t.cost_sensitivity);
-            for (y, choices) in per_year.iter_mut().enumerate() {
-                let mut cum = 0.0;
-                for (r, route) in model.routes.iter().enumerate() {
-                    if usize::from(route.from) != p || special[r] || route.weight[y] <= 0.0 {
-                        continue;
-                    }
-                    let penalty = sensitivity.map_or(1.0, |s| (-s[y] * route.cost / 1000.0).exp());
-                    cum += route.weight[y] * penalty;
-                    choices.push((r as RouteId, cum));
-                }
-            }
-        }
-
-        let mut reattempt_max_from = model.origin.reattempt.clone();
-        for y in (0..years.saturating_sub(1)).rev() {
-            reattempt_max_from[y] = reattempt_max_from[y].max(reattempt_max_from[y + 1]);
-        }
-
-        Tables {
-            transit,
-            resettlement,
-            host,
-            route_choice,
-            reattempt_max_from,
+        self.total[y] =
+            self.arrest[y] + self.death[y] + self.move_on[y] + self.return_home[y] + self.claim[y];
+        if self.wait.is_driven() {
+            self.wait.set_year(y, self.total[y], 0.0);
         }
     }
 }
 
-/// Routes that are never chosen freely: hand-overs after arrest, referrals, removals and
-/// departures from hosts.
+impl ResettlementHazards {
+    fn new(model: &Model, p: usize, sex: usize) -> ResettlementHazards {
+        let Some(r) = model.resettlement[p].as_ref() else {
+            return ResettlementHazards::default();
+        };
+        let f = |k| ratio(sex, &r.female, k);
+        let death = hazards(&r.death, f(0));
+        let return_home = hazards(&r.return_to_origin, f(1));
+        let calendar = sum(&[&death, &return_home]);
+        let onward = hazards(&r.onward, f(2));
+        let onward_f = onward_modulation(r.programme_months, &r.onward_by_duration);
+        let p = p as u16;
+        let driven = [
+            ResettlementParam::Death,
+            ResettlementParam::ReturnToOrigin,
+            ResettlementParam::Onward,
+        ]
+        .iter()
+        .any(|&k| model.is_driven(ParamRef::Resettlement(p, k)));
+        let wait = Hazard::stepped(&calendar, &onward, &onward_f, driven);
+        ResettlementHazards {
+            death,
+            return_home,
+            calendar,
+            onward,
+            onward_f,
+            wait,
+        }
+    }
+
+    fn refresh_year(&mut self, model: &Model, p: usize, sex: usize, y: usize) {
+        let Some(r) = model.resettlement[p].as_ref() else {
+            return;
+        };
+        let f = |k| ratio(sex, &r.female, k);
+        self.death[y] = hazard(r.death[y]) * f(0);
+        self.return_home[y] = hazard(r.return_to_origin[y]) * f(1);
+        self.calendar[y] = self.death[y] + self.return_home[y];
+        self.onward[y] = hazard(r.onward[y]) * f(2);
+        if self.wait.is_driven() {
+            self.wait.set_year(y, self.calendar[y], self.onward[y]);
+        }
+    }
+}
+
+impl HostHazards {
+    fn new(model: &Model, p: usize, sex: usize) -> HostHazards {
+        let Some(hs) = model.hosts[p].as_ref() else {
+            return HostHazards::default();
+        };
+        let f = |k| ratio(sex, &hs.female, k);
+        let irregular_removal = if hs.removal_route.is_some() {
+            hazards(&hs.irregular_removal, f(4))
+        } else {
+            vec![0.0; model.n_years]
+        };
+        let mut h = HostHazards {
+            death: hazards(&hs.death, f(0)),
+            departure: hazards(&hs.departure, f(1)),
+            naturalisation: hazards(&hs.naturalisation, f(2)),
+            cessation: hazards(&hs.cessation, f(3)),
+            irregular_removal,
+            irregular_departure: hazards(&hs.irregular_departure, f(5)),
+            ..HostHazards::default()
+        };
+        h.protected = sum(&[&h.death, &h.departure, &h.cessation]);
+        h.irregular = sum(&[&h.death, &h.irregular_removal, &h.irregular_departure]);
+        let nf = if hs.naturalisation_min_months == 0 {
+            StepFn::constant(1.0)
+        } else {
+            StepFn::new(vec![(0, 0.0), (hs.naturalisation_min_months, 1.0)])
+        };
+        let p = p as u16;
+        let driven =
+            |keys: &[HostParam]| keys.iter().any(|&k| model.is_driven(ParamRef::Host(p, k)));
+        use HostParam::*;
+        h.protected_wait = Hazard::stepped(
+            &h.protected,
+            &h.naturalisation,
+            &nf,
+            driven(&[Death, Departure, Cessation, Naturalisation]),
+        );
+        h.irregular_wait = Hazard::calendar(
+            h.irregular.clone(),
+            driven(&[Death, IrregularRemoval, IrregularDeparture]),
+        );
+        h.death_wait = Hazard::calendar(h.death.clone(), driven(&[Death]));
+        h.naturalisation_f = nf;
+        h
+    }
+
+    fn refresh_year(&mut self, model: &Model, p: usize, sex: usize, y: usize) {
+        let Some(hs) = model.hosts[p].as_ref() else {
+            return;
+        };
+        let f = |k| ratio(sex, &hs.female, k);
+        self.death[y] = hazard(hs.death[y]) * f(0);
+        self.departure[y] = hazard(hs.departure[y]) * f(1);
+        self.naturalisation[y] = hazard(hs.naturalisation[y]) * f(2);
+        self.cessation[y] = hazard(hs.cessation[y]) * f(3);
+        if hs.removal_route.is_some() {
+            self.irregular_removal[y] = hazard(hs.irregular_removal[y]) * f(4);
+        }
+        self.irregular_departure[y] = hazard(hs.irregular_departure[y]) * f(5);
+        self.protected[y] = self.death[y] + self.departure[y] + self.cessation[y];
+        self.irregular[y] = self.death[y] + self.irregular_removal[y] + self.irregular_departure[y];
+        if self.protected_wait.is_driven() {
+            self.protected_wait
+                .set_year(y, self.protected[y], self.naturalisation[y]);
+        }
+        if self.irregular_wait.is_driven() {
+            self.irregular_wait.set_year(y, self.irregular[y], 0.0);
+        }
+        if self.death_wait.is_driven() {
+            self.death_wait.set_year(y, self.death[y], 0.0);
+        }
+    }
+}
+
+impl Tables {
+    pub fn new(model: &Model) -> Tables {
+        let n = model.places.len();
+        let transit: Vec<[TransitHazards; 2]> = (0..n)
+            .map(|p| {
+                [
+                    TransitHazards::new(model, p, 0),
+                    TransitHazards::new(model, p, 1),
+                ]
+            })
+            .collect();
+        let resettlement: Vec<[ResettlementHazards; 2]> = (0..n)
+            .map(|p| {
+                [
+                    ResettlementHazards::new(model, p, 0),
+                    ResettlementHazards::new(model, p, 1),
+                ]
+            })
+            .collect();
+        let host: Vec<[HostHazards; 2]> = (0..n)
+            .map(|p| [HostHazards::new(model, p, 0), HostHazards::new(model, p, 1)])
+            .collect();
+        let driven = model.driven.iter().any(|d| {
+            matches!(
+                d.target,
+                ParamRef::Transit(..) | ParamRef::Resettlement(..) | ParamRef::Host(..)
+            ) && d.target.is_monthly()
+        });
+        Tables {
+            transit,
+            resettlement,
+            host,
+            free_routes: free_routes(model),
+            driven,
+        }
+    }
+
+    /// Rewrites year `y` of every hazard from `model` (a run's copy whose year `y` follows its
+    /// drivers); earlier years must have been refreshed already.
+    pub fn refresh_year(&mut self, model: &Model, y: usize) {
+        for p in 0..model.places.len() {
+            for sex in 0..2 {
+                self.transit[p][sex].refresh_year(model, p, sex, y);
+                self.resettlement[p][sex].refresh_year(model, p, sex, y);
+                self.host[p][sex].refresh_year(model, p, sex, y);
+            }
+        }
+    }
+}
+
+/// Routes that are never chosen freely: hand-overs after arrest, referrals and removals.
 fn special_routes(model: &Model) -> Vec<bool> {
     let mut special = vec![false; model.routes.len()];
     let mut mark = |r: Option<RouteId>| {
@@ -208,9 +330,20 @@ fn special_routes(model: &Model) -> Vec<bool> {
     for h in model.hosts.iter().flatten() {
         mark(h.resettlement_route);
         mark(h.removal_route);
-        mark(h.departure_route);
     }
     special
+}
+
+/// Per place, the routes movers choose among.
+fn free_routes(model: &Model) -> Vec<Vec<RouteId>> {
+    let special = special_routes(model);
+    let mut out = vec![Vec::new(); model.places.len()];
+    for (r, route) in model.routes.iter().enumerate() {
+        if !special[r] {
+            out[usize::from(route.from)].push(r as RouteId);
+        }
+    }
+    out
 }
 
 /// Onward modulation: zero during the programme, then the by-duration multiplier.

@@ -132,11 +132,17 @@ pub enum FlowKind {
     Removals = 16,
     /// People setting out on a route from a transit place, by place.
     TransitDepartures = 17,
+    /// Arrivals registered as refugees on a group basis (prima facie), by host.
+    GroupRecognitions = 18,
+    /// Losses of refugee or complementary status (cessation, withdrawal), by host.
+    Cessations = 19,
+    /// Departures of protected or irregular people from a host, by host.
+    HostDepartures = 20,
 }
 
 impl FlowKind {
     /// Number of flow kinds.
-    pub const COUNT: usize = 18;
+    pub const COUNT: usize = 21;
 }
 
 /// Sex index used in tallies.

@@ -36,6 +36,12 @@ pub enum Count {
     ResettlementArrivals,
     /// Departures from the resettlement country to the place per year.
     OnwardDepartures,
+    /// Arrivals registered as refugees on a group basis (prima facie) per year.
+    GroupRecognitions,
+    /// Losses of status (cessation, withdrawal) per year.
+    Cessations,
+    /// Departures of protected or irregular people from the host per year.
+    HostDepartures,
 }
 
 impl Count {
@@ -390,6 +396,9 @@ impl Plan {
                     Count::Naturalisations => flow(FlowKind::Naturalisations),
                     Count::ResettlementArrivals => flow(FlowKind::ResettlementArrivals),
                     Count::OnwardDepartures => flow(FlowKind::OnwardDepartures),
+                    Count::GroupRecognitions => flow(FlowKind::GroupRecognitions),
+                    Count::Cessations => flow(FlowKind::Cessations),
+                    Count::HostDepartures => flow(FlowKind::HostDepartures),
                 };
                 let v = match (d.mask, self.spec.masking) {
                     (true, Some(m)) => m.apply(v),

@@ -6,15 +6,19 @@ use std::collections::BTreeMap;
 use rand_distr::{Gamma, LogNormal};
 
 use super::error::{ScenarioError, Sources};
-use super::param::{Param, RawDuration};
-use super::raw::{Domain, RawCount, RawPlaceKind, RawPlaces, RawScenario, for_each_param};
+use super::feedback::{Quantities, compile_choice, compile_drivers};
+use super::initial::compile_initial;
+use super::param::{Param, RawDuration, Schedule};
+use super::raw::{
+    Domain, RawAge, RawCessation, RawCount, RawPlaceKind, RawPlaces, RawScenario, for_each_param,
+};
 use crate::engine::{
     AgeBands, Duration, Host, Model, Origin, Place, PlaceId, PlaceKind, Resettlement, Route,
     RouteId, Transit, YearSeries,
 };
 use crate::observe::{Count, Masking, ObservationSpec, SeriesSpec, UNOBSERVABLES};
 
-type Result<T> = std::result::Result<T, ScenarioError>;
+pub(super) type Result<T> = std::result::Result<T, ScenarioError>;
 
 /// Longest run supported (months are 16-bit in agent columns).
 const MAX_YEARS: i32 = 5000;
@@ -24,12 +28,13 @@ pub(crate) fn num(v: f64) -> String {
     format!("{v}")
 }
 
-struct Ctx<'a> {
-    raw: &'a RawScenario,
-    src: &'a Sources,
-    start: i32,
-    years: usize,
-    place_index: BTreeMap<&'a str, PlaceId>,
+/// What every check reads: the scenario, where its values came from, and its ids.
+pub(super) struct Ctx<'a> {
+    pub raw: &'a RawScenario,
+    pub src: &'a Sources,
+    pub start: i32,
+    pub years: usize,
+    pub place_index: BTreeMap<&'a str, PlaceId>,
     route_index: BTreeMap<&'a str, RouteId>,
     /// Enabled event multipliers by parameter path: `(event path, from, to, factor)`.
     scaling: BTreeMap<String, Vec<(String, i32, i32, f64)>>,
@@ -38,18 +43,18 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn err(&self, path: &str, message: impl Into<String>) -> ScenarioError {
+    pub fn err(&self, path: &str, message: impl Into<String>) -> ScenarioError {
         self.src.error(path, message)
     }
 
-    fn series(&self, path: &str) -> YearSeries {
+    pub fn series(&self, path: &str) -> YearSeries {
         self.params
             .get(path)
             .cloned()
             .unwrap_or_else(|| panic!("parameter {path} was resolved"))
     }
 
-    fn place(&self, path: &str, id: &str) -> Result<PlaceId> {
+    pub fn place(&self, path: &str, id: &str) -> Result<PlaceId> {
         self.place_index.get(id).copied().ok_or_else(|| {
             let known: Vec<&str> = self.place_index.keys().copied().collect();
             self.err(
@@ -62,7 +67,7 @@ impl Ctx<'_> {
         })
     }
 
-    fn route(&self, path: &str, id: &Option<String>) -> Result<Option<RouteId>> {
+    pub fn route(&self, path: &str, id: &Option<String>) -> Result<Option<RouteId>> {
         let Some(id) = id else { return Ok(None) };
         self.route_index
             .get(id.as_str())
@@ -80,7 +85,7 @@ impl Ctx<'_> {
             })
     }
 
-    fn kind(&self, p: PlaceId) -> RawPlaceKind {
+    pub fn kind(&self, p: PlaceId) -> RawPlaceKind {
         let id = self
             .place_index
             .iter()
@@ -193,14 +198,39 @@ pub fn compile(raw: &RawScenario, src: &Sources) -> Result<(Model, ObservationSp
         .collect();
     let routes = compile_routes(&cx)?;
     let origin = compile_origin(&cx)?;
-    let n = places.len();
+    let transit = compile_transit(&cx, &places)?;
+    let resettlement = compile_resettlement(&cx, &places)?;
+    let hosts = compile_hosts(&cx, &places, &routes)?;
+    let observation = compile_observation(&cx, &places)?;
+    let mut quantities = Quantities::default();
+    let choice = compile_choice(&cx, &places, &mut quantities)?;
+    let driven = compile_drivers(&cx, &places, &mut quantities)?;
+    let initial = compile_initial(&cx, &places)?;
+    let model = Model {
+        start_year: run.start_year,
+        n_years: years,
+        persons_per_agent: run.persons_per_agent,
+        places,
+        routes,
+        origin,
+        transit,
+        resettlement,
+        hosts,
+        choice,
+        quantities: quantities.0,
+        driven,
+        initial,
+    };
+    Ok((model, observation))
+}
 
-    let mut transit: Vec<Option<Transit>> = vec![None; n];
-    for (p, place) in places.iter().enumerate() {
-        if place.kind == PlaceKind::Transit {
-            transit[p] = Some(default_transit(years));
-        }
-    }
+/// `[transit.<place>]` sections; transit places without one get all-zero hazards.
+fn compile_transit(cx: &Ctx<'_>, places: &[Place]) -> Result<Vec<Option<Transit>>> {
+    let raw = cx.raw;
+    let mut transit: Vec<Option<Transit>> = places
+        .iter()
+        .map(|place| (place.kind == PlaceKind::Transit).then(|| default_transit(cx.years)))
+        .collect();
     for (id, t) in &raw.transit {
         let path = format!("transit.{id}");
         let p = cx.place(&path, id)?;
@@ -210,7 +240,15 @@ pub fn compile(raw: &RawScenario, src: &Sources) -> Result<(Model, ObservationSp
                 format!("expected a place of kind \"transit\", found `{id}` of another kind"),
             ));
         }
-        transit[usize::from(p)] = Some(Transit {
+        let f = &t.female;
+        let female = [f.arrest, f.death, f.move_on, f.return_home, f.claim_asylum];
+        check_female(
+            cx,
+            &path,
+            &["arrest", "death", "move_on", "return_home", "claim_asylum"],
+            &female,
+        )?;
+        let compiled = Transit {
             arrest: cx.series(&format!("{path}.arrest")),
             death: cx.series(&format!("{path}.death")),
             move_on: cx.series(&format!("{path}.move_on")),
@@ -218,20 +256,31 @@ pub fn compile(raw: &RawScenario, src: &Sources) -> Result<(Model, ObservationSp
             claim_asylum: cx.series(&format!("{path}.claim_asylum")),
             cost_sensitivity: cx.series(&format!("{path}.cost_sensitivity")),
             arrest_route: cx.route(&format!("{path}.arrest_route"), &t.arrest_route)?,
-        });
-        let claims = transit[usize::from(p)]
-            .as_ref()
-            .is_some_and(|t| t.claim_asylum.iter().any(|&v| v > 0.0));
-        if claims && !raw.hosts.contains_key(id) {
+            female,
+        };
+        if compiled.claim_asylum.iter().any(|&v| v > 0.0) && !raw.hosts.contains_key(id) {
             return Err(cx.err(
                 &format!("{path}.claim_asylum"),
                 format!("claims need a [hosts.{id}] section"),
             ));
         }
+        transit[usize::from(p)] = Some(compiled);
     }
+    Ok(transit)
+}
 
-    let mut resettlement: Vec<Option<Resettlement>> = vec![None; n];
-    for (id, r) in &raw.resettlement {
+/// Women's hazard multipliers: numbers >= 0.
+fn check_female(cx: &Ctx<'_>, path: &str, keys: &[&str], values: &[f64]) -> Result<()> {
+    for (key, &v) in keys.iter().zip(values) {
+        check_value(cx, &format!("{path}.female.{key}"), v, Domain::NonNegative)?;
+    }
+    Ok(())
+}
+
+/// `[resettlement.<place>]` sections; every resettlement place needs one.
+fn compile_resettlement(cx: &Ctx<'_>, places: &[Place]) -> Result<Vec<Option<Resettlement>>> {
+    let mut resettlement: Vec<Option<Resettlement>> = vec![None; places.len()];
+    for (id, r) in &cx.raw.resettlement {
         let path = format!("resettlement.{id}");
         let p = cx.place(&path, id)?;
         if cx.kind(p) != RawPlaceKind::Resettlement {
@@ -240,37 +289,26 @@ pub fn compile(raw: &RawScenario, src: &Sources) -> Result<(Model, ObservationSp
                 format!("expected a place of kind \"resettlement\", found `{id}` of another kind"),
             ));
         }
-        for (key, v, d) in [
-            ("network_scale", r.network_scale, Domain::Positive),
-            ("network_elasticity", r.network_elasticity, Domain::Real),
-            (
-                "acceptance_weight",
-                r.acceptance_weight,
-                Domain::NonNegative,
-            ),
-        ] {
-            check_value(&cx, &format!("{path}.{key}"), v, d)?;
-        }
         let by_duration = duration_steps(
-            &cx,
+            cx,
             &format!("{path}.onward_by_years_since_arrival"),
             &r.onward_by_years_since_arrival,
         )?;
+        let f = &r.female;
+        let female = [f.death, f.return_to_origin, f.onward];
+        check_female(cx, &path, &["death", "return_to_origin", "onward"], &female)?;
         resettlement[usize::from(p)] = Some(Resettlement {
             programme_months: r.programme_months,
             death: cx.series(&format!("{path}.death")),
             return_to_origin: cx.series(&format!("{path}.return_to_origin")),
             onward: cx.series(&format!("{path}.onward")),
             onward_by_duration: by_duration,
-            network_scale: r.network_scale,
-            network_elasticity: r.network_elasticity,
-            acceptance_weight: r.acceptance_weight,
-            acceptance_lag_years: r.acceptance_lag_years,
+            female,
         });
     }
     for (p, place) in places.iter().enumerate() {
         if place.kind == PlaceKind::Resettlement && resettlement[p].is_none() {
-            return Err(src.error(
+            return Err(cx.src.error(
                 &format!("places.{}", place.id),
                 format!(
                     "resettlement place needs a [resettlement.{}] section",
@@ -279,9 +317,13 @@ pub fn compile(raw: &RawScenario, src: &Sources) -> Result<(Model, ObservationSp
             ));
         }
     }
+    Ok(resettlement)
+}
 
-    let mut hosts: Vec<Option<Host>> = vec![None; n];
-    for (id, h) in &raw.hosts {
+/// `[hosts.<place>]` sections; every host place needs one (transit places may have one).
+fn compile_hosts(cx: &Ctx<'_>, places: &[Place], routes: &[Route]) -> Result<Vec<Option<Host>>> {
+    let mut hosts: Vec<Option<Host>> = vec![None; places.len()];
+    for (id, h) in &cx.raw.hosts {
         let path = format!("hosts.{id}");
         let p = cx.place(&path, id)?;
         let kind = cx.kind(p);
@@ -293,7 +335,7 @@ pub fn compile(raw: &RawScenario, src: &Sources) -> Result<(Model, ObservationSp
         }
         let s = |k: &str| cx.series(&format!("{path}.{k}"));
         let (rec, comp, closed) = (s("recognition"), s("complementary"), s("closed"));
-        for y in 0..years {
+        for y in 0..cx.years {
             let total = rec[y] + comp[y] + closed[y];
             if total > 1.0 + 1e-12 {
                 return Err(cx.err(
@@ -307,22 +349,15 @@ pub fn compile(raw: &RawScenario, src: &Sources) -> Result<(Model, ObservationSp
             }
         }
         let removal_route = cx.route(&format!("{path}.removal_route"), &h.removal_route)?;
-        let departure_route = cx.route(&format!("{path}.departure_route"), &h.departure_route)?;
         let resettlement_route =
             cx.route(&format!("{path}.resettlement_route"), &h.resettlement_route)?;
-        for (key, r, from_here) in [
-            ("removal_route", removal_route, true),
-            ("departure_route", departure_route, true),
-        ] {
-            if let Some(r) = r
-                && from_here
-                && routes[usize::from(r)].from != p
-            {
-                return Err(cx.err(
-                    &format!("{path}.{key}"),
-                    format!("expected a route starting at `{id}`"),
-                ));
-            }
+        if let Some(r) = removal_route
+            && routes[usize::from(r)].from != p
+        {
+            return Err(cx.err(
+                &format!("{path}.removal_route"),
+                format!("expected a route starting at `{id}`"),
+            ));
         }
         if let Some(r) = resettlement_route {
             let route = &routes[usize::from(r)];
@@ -333,30 +368,45 @@ pub fn compile(raw: &RawScenario, src: &Sources) -> Result<(Model, ObservationSp
                 ));
             }
         }
-        let needs = |key: &str,
-                     series: &YearSeries,
-                     route: Option<RouteId>,
-                     route_key: &str|
-         -> Result<()> {
-            if route.is_none() && series.iter().any(|&v| v > 0.0) {
+        let leaves = routes
+            .iter()
+            .enumerate()
+            .any(|(r, route)| route.from == p && Some(r as RouteId) != removal_route);
+        for key in ["departure", "irregular_departure"] {
+            if !leaves && s(key).iter().any(|&v| v > 0.0) {
                 return Err(cx.err(
                     &format!("{path}.{key}"),
-                    format!("is positive but `{path}.{route_key}` is not set"),
+                    format!("is positive but no route leaves `{id}` (besides its removal route)"),
                 ));
             }
-            Ok(())
-        };
-        needs(
-            "departure",
-            &s("departure"),
-            departure_route,
-            "departure_route",
-        )?;
-        needs(
-            "resettlement_quota",
-            &s("resettlement_quota"),
-            resettlement_route,
-            "resettlement_route",
+        }
+        if resettlement_route.is_none() && s("resettlement_quota").iter().any(|&v| v > 0.0) {
+            return Err(cx.err(
+                &format!("{path}.resettlement_quota"),
+                format!("is positive but `{path}.resettlement_route` is not set"),
+            ));
+        }
+        let f = &h.female;
+        let female = [
+            f.death,
+            f.departure,
+            f.naturalisation,
+            f.cessation,
+            f.irregular_removal,
+            f.irregular_departure,
+        ];
+        check_female(
+            cx,
+            &path,
+            &[
+                "death",
+                "departure",
+                "naturalisation",
+                "cessation",
+                "irregular_removal",
+                "irregular_departure",
+            ],
+            &female,
         )?;
         hosts[usize::from(p)] = Some(Host {
             attraction: s("attraction"),
@@ -365,41 +415,71 @@ pub fn compile(raw: &RawScenario, src: &Sources) -> Result<(Model, ObservationSp
             closed,
             citizenship_check: s("citizenship_check"),
             check_effect: s("check_effect"),
-            processing: duration(&cx, &format!("{path}.processing"), &h.processing)?,
+            processing: duration(cx, &format!("{path}.processing"), &h.processing)?,
             removal: s("removal"),
             irregular_removal: s("irregular_removal"),
             naturalisation: s("naturalisation"),
             naturalisation_min_months: h.naturalisation_min_years.saturating_mul(12),
             departure: s("departure"),
+            cessation: s("cessation"),
+            cessation_to_origin: h.cessation_to == RawCessation::Returned,
+            prima_facie: s("prima_facie"),
+            irregular_departure: s("irregular_departure"),
             death: s("death"),
             removal_route,
-            departure_route,
             resettlement_quota: s("resettlement_quota"),
             resettlement_route,
+            female,
         });
     }
     for (p, place) in places.iter().enumerate() {
         if place.kind == PlaceKind::Host && hosts[p].is_none() {
-            return Err(src.error(
+            return Err(cx.src.error(
                 &format!("places.{}", place.id),
                 format!("host place needs a [hosts.{}] section", place.id),
             ));
         }
     }
+    Ok(hosts)
+}
 
-    let observation = compile_observation(&cx, &places)?;
-    let model = Model {
-        start_year: run.start_year,
-        n_years: years,
-        persons_per_agent: run.persons_per_agent,
-        places,
-        routes,
-        origin,
-        transit,
-        resettlement,
-        hosts,
+/// The places of a list of ids or of a named set (`hosts`, `reporting_hosts`, `transit`,
+/// `resettlement`, `all`), sorted by id, each once.
+pub(super) fn place_set(cx: &Ctx<'_>, path: &str, places: &RawPlaces) -> Result<Vec<PlaceId>> {
+    let of = |keep: &dyn Fn(&str, RawPlaceKind) -> bool| -> Vec<PlaceId> {
+        cx.place_index
+            .iter()
+            .filter(|(id, _)| keep(id, cx.raw.places[**id].kind))
+            .map(|(_, &p)| p)
+            .collect()
     };
-    Ok((model, observation))
+    let hosts = |id: &str| cx.raw.hosts.contains_key(id);
+    let mut ids = match places {
+        RawPlaces::Named(name) => match name.as_str() {
+            "hosts" => of(&|id, _| hosts(id)),
+            "reporting_hosts" => of(&|id, _| cx.raw.hosts.get(id).is_some_and(|h| h.reports)),
+            "transit" => of(&|_, k| k == RawPlaceKind::Transit),
+            "resettlement" => of(&|_, k| k == RawPlaceKind::Resettlement),
+            "all" => of(&|_, k| k != RawPlaceKind::Origin),
+            other => {
+                return Err(cx.err(
+                    path,
+                    format!(
+                        "expected a list of place ids or one of \"hosts\", \"reporting_hosts\", \"transit\", \"resettlement\", \"all\"; found \"{other}\""
+                    ),
+                ));
+            }
+        },
+        RawPlaces::List(list) => list
+            .iter()
+            .enumerate()
+            .map(|(j, id)| cx.place(&format!("{path}.{j}"), id))
+            .collect::<Result<Vec<_>>>()?,
+    };
+    // Place indices follow id order (places are a sorted map).
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
 }
 
 fn place_kind(k: RawPlaceKind) -> PlaceKind {
@@ -421,6 +501,7 @@ fn default_transit(years: usize) -> Transit {
         claim_asylum: z.clone(),
         cost_sensitivity: z,
         arrest_route: None,
+        female: [1.0; 5],
     }
 }
 
@@ -438,60 +519,72 @@ fn check_id(src: &Sources, path: &str, id: &str) -> Result<()> {
     Ok(())
 }
 
-fn check_value(cx: &Ctx<'_>, path: &str, v: f64, d: Domain) -> Result<()> {
+pub(super) fn check_value(cx: &Ctx<'_>, path: &str, v: f64, d: Domain) -> Result<()> {
     if !d.admits(v) {
         return Err(cx.err(path, format!("expected {}, found {}", d.expected(), num(v))));
     }
     Ok(())
 }
 
-/// Checks a schedule's knots; returns nothing for constants.
+/// Checks a parameter's value or knots (its drivers are checked where they are compiled).
 fn check_param(cx: &Ctx<'_>, path: &str, p: &Param, d: Domain) -> Result<()> {
     match p {
         Param::Const(v) => check_value(cx, path, *v, d),
-        Param::Schedule(s) => {
-            if s.years.is_empty() {
-                return Err(cx.err(
-                    &format!("{path}.years"),
-                    "expected at least one knot, found an empty list",
-                ));
+        Param::Schedule(s) => match s.value {
+            Some(v) if s.years.is_empty() && s.values.is_empty() => {
+                check_value(cx, &format!("{path}.value"), v, d)
             }
-            if s.years.len() != s.values.len() {
-                return Err(cx.err(
-                    &format!("{path}.values"),
-                    format!(
-                        "expected {} values (one per year in `years`), found {}",
-                        s.years.len(),
-                        s.values.len()
-                    ),
-                ));
-            }
-            for (i, w) in s.years.windows(2).enumerate() {
-                if w[1] <= w[0] {
-                    return Err(cx.err(
-                        &format!("{path}.years.{}", i + 1),
-                        format!(
-                            "expected knot years to increase, found {} after {}",
-                            num(w[1]),
-                            num(w[0])
-                        ),
-                    ));
-                }
-            }
-            for (i, &y) in s.years.iter().enumerate() {
-                if !y.is_finite() {
-                    return Err(cx.err(
-                        &format!("{path}.years.{i}"),
-                        format!("expected a finite year, found {}", num(y)),
-                    ));
-                }
-            }
-            for (i, &v) in s.values.iter().enumerate() {
-                check_value(cx, &format!("{path}.values.{i}"), v, d)?;
-            }
-            Ok(())
+            Some(_) => Err(cx.err(
+                &format!("{path}.value"),
+                "expected either `value` or knots (`years`, `values`), found both",
+            )),
+            None => check_knots(cx, path, s, d),
+        },
+    }
+}
+
+/// A schedule's knots: as many values as years, whole years, increasing, values in `d`.
+fn check_knots(cx: &Ctx<'_>, path: &str, s: &Schedule, d: Domain) -> Result<()> {
+    if s.years.is_empty() {
+        return Err(cx.err(
+            &format!("{path}.years"),
+            "expected at least one knot (or a constant `value`), found none",
+        ));
+    }
+    if s.years.len() != s.values.len() {
+        return Err(cx.err(
+            &format!("{path}.values"),
+            format!(
+                "expected {} values (one per year in `years`), found {}",
+                s.years.len(),
+                s.values.len()
+            ),
+        ));
+    }
+    for (i, &y) in s.years.iter().enumerate() {
+        if !y.is_finite() || y.fract() != 0.0 {
+            return Err(cx.err(
+                &format!("{path}.years.{i}"),
+                format!("expected a whole year, found {}", num(y)),
+            ));
         }
     }
+    for (i, w) in s.years.windows(2).enumerate() {
+        if w[1] <= w[0] {
+            return Err(cx.err(
+                &format!("{path}.years.{}", i + 1),
+                format!(
+                    "expected knot years to increase, found {} after {}",
+                    num(w[1]),
+                    num(w[0])
+                ),
+            ));
+        }
+    }
+    for (i, &v) in s.values.iter().enumerate() {
+        check_value(cx, &format!("{path}.values.{i}"), v, d)?;
+    }
+    Ok(())
 }
 
 fn collect_events(cx: &mut Ctx<'_>) -> Result<()> {
@@ -603,7 +696,7 @@ fn resolve_params(cx: &mut Ctx<'_>) -> Result<()> {
     Ok(())
 }
 
-fn duration(cx: &Ctx<'_>, path: &str, d: &RawDuration) -> Result<Duration> {
+pub(super) fn duration(cx: &Ctx<'_>, path: &str, d: &RawDuration) -> Result<Duration> {
     let positive =
         |key: &str, v: f64| check_value(cx, &format!("{path}.{key}"), v, Domain::Positive);
     Ok(match *d {
@@ -651,8 +744,14 @@ fn duration(cx: &Ctx<'_>, path: &str, d: &RawDuration) -> Result<Duration> {
 /// A duration-keyed parameter (years since arrival) as monthly steps.
 fn duration_steps(cx: &Ctx<'_>, path: &str, p: &Param) -> Result<Vec<(u32, f64)>> {
     check_param(cx, path, p, Domain::NonNegative)?;
+    if !p.drivers().is_empty() {
+        return Err(cx.err(
+            &format!("{path}.drivers"),
+            "a multiplier by years since arrival cannot have drivers (it is not a calendar parameter)",
+        ));
+    }
     if let Param::Schedule(s) = p
-        && s.years[0] < 0.0
+        && s.years.first().is_some_and(|&y| y < 0.0)
     {
         return Err(cx.err(
             &format!("{path}.years.0"),
@@ -722,6 +821,55 @@ fn compile_routes(cx: &Ctx<'_>) -> Result<Vec<Route>> {
     Ok(routes)
 }
 
+/// Age bands: increasing edges from 0 up, one share per band, shares summing to 1.
+pub(super) fn age_bands(cx: &Ctx<'_>, path: &str, age: &RawAge) -> Result<AgeBands> {
+    if age.edges.len() < 2 || age.shares.len() != age.edges.len() - 1 {
+        return Err(cx.err(
+            &format!("{path}.shares"),
+            format!(
+                "expected one share per band ({} edges make {} bands), found {}",
+                age.edges.len(),
+                age.edges.len().saturating_sub(1),
+                age.shares.len()
+            ),
+        ));
+    }
+    for (i, w) in age.edges.windows(2).enumerate() {
+        if w[1] <= w[0] || w[0] < 0.0 {
+            return Err(cx.err(
+                &format!("{path}.edges.{}", i + 1),
+                format!(
+                    "expected increasing ages >= 0, found {} after {}",
+                    num(w[1]),
+                    num(w[0])
+                ),
+            ));
+        }
+    }
+    for (i, &s) in age.shares.iter().enumerate() {
+        check_value(cx, &format!("{path}.shares.{i}"), s, Domain::Probability)?;
+    }
+    let total: f64 = age.shares.iter().sum();
+    if (total - 1.0).abs() > 1e-6 {
+        return Err(cx.err(
+            &format!("{path}.shares"),
+            format!("expected shares summing to 1, found {}", num(total)),
+        ));
+    }
+    let cumulative = age
+        .shares
+        .iter()
+        .scan(0.0, |acc, s| {
+            *acc += s / total;
+            Some(*acc)
+        })
+        .collect();
+    Ok(AgeBands {
+        edges: age.edges.clone(),
+        cumulative,
+    })
+}
+
 fn compile_origin(cx: &Ctx<'_>) -> Result<Origin> {
     let e = &cx.raw.exit;
     let place = cx.place("exit.origin", &e.origin)?;
@@ -734,49 +882,7 @@ fn compile_origin(cx: &Ctx<'_>) -> Result<Origin> {
             ),
         ));
     }
-    check_value(cx, "exit.network_scale", e.network_scale, Domain::Positive)?;
-    let age = &e.age;
-    if age.edges.len() < 2 || age.shares.len() != age.edges.len() - 1 {
-        return Err(cx.err(
-            "exit.age.shares",
-            format!(
-                "expected one share per band ({} edges make {} bands), found {}",
-                age.edges.len(),
-                age.edges.len().saturating_sub(1),
-                age.shares.len()
-            ),
-        ));
-    }
-    for (i, w) in age.edges.windows(2).enumerate() {
-        if w[1] <= w[0] || w[0] < 0.0 {
-            return Err(cx.err(
-                &format!("exit.age.edges.{}", i + 1),
-                format!(
-                    "expected increasing ages >= 0, found {} after {}",
-                    num(w[1]),
-                    num(w[0])
-                ),
-            ));
-        }
-    }
-    for (i, &s) in age.shares.iter().enumerate() {
-        check_value(cx, &format!("exit.age.shares.{i}"), s, Domain::Probability)?;
-    }
-    let total: f64 = age.shares.iter().sum();
-    if (total - 1.0).abs() > 1e-6 {
-        return Err(cx.err(
-            "exit.age.shares",
-            format!("expected shares summing to 1, found {}", num(total)),
-        ));
-    }
-    let cumulative = age
-        .shares
-        .iter()
-        .scan(0.0, |acc, s| {
-            *acc += s / total;
-            Some(*acc)
-        })
-        .collect();
+    let age = age_bands(cx, "exit.age", &e.age)?;
     let d = &cx.raw.deterrence;
     let crossings = cx
         .raw
@@ -799,15 +905,9 @@ fn compile_origin(cx: &Ctx<'_>) -> Result<Origin> {
         base_rate: cx.series("exit.base_rate"),
         push: cx.series("exit.push"),
         female_share: cx.series("exit.female_share"),
-        age: AgeBands {
-            edges: age.edges.clone(),
-            cumulative,
-        },
-        network_elasticity: cx.series("exit.network_elasticity"),
-        network_scale: e.network_scale,
+        age,
         border_enforcement: cx.series("deterrence.border_enforcement"),
         family_pressure: cx.series("deterrence.family_pressure"),
-        link_suppression: cx.series("deterrence.link_suppression"),
         detention: duration(cx, "deterrence.detention", &d.detention)?,
         detention_death: cx.series("deterrence.detention_death"),
         punishment: duration(cx, "deterrence.punishment", &d.punishment)?,
@@ -866,26 +966,7 @@ fn compile_observation(cx: &Ctx<'_>, places: &[Place]) -> Result<ObservationSpec
                 format!("series \"{}\" is declared twice", s.name),
             ));
         }
-        let reporting = |p: &PlaceId| cx.raw.hosts[places[usize::from(*p)].id.as_str()].reports;
-        let mut ids: Vec<PlaceId> = match &s.places {
-            RawPlaces::Named(name) if name == "reporting_hosts" => {
-                hosts.iter().copied().filter(reporting).collect()
-            }
-            RawPlaces::Named(name) if name == "hosts" => hosts.clone(),
-            RawPlaces::Named(other) => {
-                return Err(cx.err(
-                    &format!("{path}.places"),
-                    format!("expected a list of place ids, \"reporting_hosts\" or \"hosts\", found \"{other}\""),
-                ));
-            }
-            RawPlaces::List(list) => list
-                .iter()
-                .enumerate()
-                .map(|(j, id)| cx.place(&format!("{path}.places.{j}"), id))
-                .collect::<Result<_>>()?,
-        };
-        ids.sort_by(by_id);
-        ids.dedup();
+        let ids = place_set(cx, &format!("{path}.places"), &s.places)?;
         let count = match s.count {
             RawCount::Arrivals => Count::Arrivals,
             RawCount::Applications => Count::Applications,
@@ -898,6 +979,9 @@ fn compile_observation(cx: &Ctx<'_>, places: &[Place]) -> Result<ObservationSpec
             RawCount::Naturalisations => Count::Naturalisations,
             RawCount::ResettlementArrivals => Count::ResettlementArrivals,
             RawCount::OnwardDepartures => Count::OnwardDepartures,
+            RawCount::GroupRecognitions => Count::GroupRecognitions,
+            RawCount::Cessations => Count::Cessations,
+            RawCount::HostDepartures => Count::HostDepartures,
         };
         series.push(SeriesSpec {
             name: s.name.clone(),

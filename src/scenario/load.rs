@@ -146,6 +146,9 @@ impl Template {
             files,
             sets: Vec::new(),
         };
+        if let Some((path, message)) = super::migrate::removed_key(&merged) {
+            return Err(sources.key_error(&path, message));
+        }
         let mut raw: RawScenario = deserialize(merged, &sources)?;
         fill_defaults(&mut raw);
         let table = Table::try_from(&raw)
@@ -248,8 +251,22 @@ fn apply(table: &mut Table, o: &Override) -> Result<(), ScenarioError> {
             }
         };
     }
-    *current = o.value.clone();
+    *current = replacement(current, &o.value);
     Ok(())
+}
+
+/// The value an override writes: a number set on a parameter with drivers replaces its value
+/// or knots and keeps the drivers; anything else replaces the old value whole.
+fn replacement(old: &Value, new: &Value) -> Value {
+    match (old, new) {
+        (Value::Table(t), Value::Integer(_) | Value::Float(_)) if t.contains_key("drivers") => {
+            let mut kept = Table::new();
+            kept.insert("value".into(), new.clone());
+            kept.insert("drivers".into(), t["drivers"].clone());
+            Value::Table(kept)
+        }
+        _ => new.clone(),
+    }
 }
 
 /// Deserialises `table` into `T`, locating any error by key path.

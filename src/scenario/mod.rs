@@ -7,7 +7,10 @@
 
 mod compile;
 mod error;
+mod feedback;
+mod initial;
 mod load;
+mod migrate;
 pub mod param;
 pub mod raw;
 

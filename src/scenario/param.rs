@@ -1,10 +1,12 @@
-//! Parameter values as written in a scenario: constants or schedules over years, and duration
-//! distributions.
+//! Parameter values as written in a scenario: constants, schedules over years, drivers that
+//! tie a parameter to the model's own stocks and flows, and duration distributions.
 
 use std::fmt;
 
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::raw::RawPlaces;
 
 /// How a schedule fills the years between its knots.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,22 +19,39 @@ pub enum Interpolation {
     Linear,
 }
 
-/// Values at knot years.
+/// A parameter written as a table: a constant `value` or knots (`years`, `values`), and
+/// optionally `drivers` that multiply it by functions of the model's own stocks and flows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
-    /// Knot years, strictly increasing.
+    /// The same value every year (instead of knots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// Knot years, strictly increasing, whole years.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub years: Vec<f64>,
     /// Value at each knot.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<f64>,
     /// `step` or `linear` (default).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_linear")]
     pub interpolation: Interpolation,
+    /// Multipliers that follow the model's own stocks and flows (applied in order).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drivers: Vec<RawDriver>,
+}
+
+fn is_linear(i: &Interpolation) -> bool {
+    *i == Interpolation::Linear
 }
 
 impl Schedule {
-    /// Value at `year` (knots are assumed valid: same length, increasing, non-empty).
+    /// Value at `year` before drivers (the table is assumed valid: a `value`, or knots of the
+    /// same length as their values, increasing, non-empty).
     pub fn at(&self, year: f64) -> f64 {
+        if let Some(v) = self.value {
+            return v;
+        }
         let n = self.years.len();
         let i = self.years.partition_point(|&k| k <= year);
         if i == 0 {
@@ -50,23 +69,147 @@ impl Schedule {
             }
         }
     }
+
+    /// Hand-set values that differ by year: the knots after the first.
+    pub fn time_specific_values(&self) -> usize {
+        if self.value.is_some() {
+            0
+        } else {
+            self.years.len().saturating_sub(1)
+        }
+    }
 }
 
-/// A parameter that may change over time: a number, or a schedule table.
+/// A parameter that may change over time: a number, or a table (constant or knots, with
+/// optional drivers).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Param {
     /// The same value every year.
     Const(f64),
-    /// Values by year.
+    /// Values by year and/or drivers.
     Schedule(Schedule),
 }
 
 impl Param {
-    /// Value at `year`.
+    /// Value at `year`, before drivers.
     pub fn at(&self, year: f64) -> f64 {
         match self {
             Param::Const(v) => *v,
             Param::Schedule(s) => s.at(year),
+        }
+    }
+
+    /// The drivers of this parameter (none for a plain number).
+    pub fn drivers(&self) -> &[RawDriver] {
+        match self {
+            Param::Const(_) => &[],
+            Param::Schedule(s) => &s.drivers,
+        }
+    }
+
+    /// Hand-set values that differ by year (schedule knots after the first).
+    pub fn time_specific_values(&self) -> usize {
+        match self {
+            Param::Const(_) => 0,
+            Param::Schedule(s) => s.time_specific_values(),
+        }
+    }
+}
+
+/// Life states a stock driver may count; `in_host` is every state of living in a host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawState {
+    /// Hiding, working or married at a transit place.
+    InTransit,
+    /// Resettled (citizens of a resettlement place).
+    Resettled,
+    /// Claim pending in a host.
+    AsylumSeeker,
+    /// Recognised refugee in a host.
+    Refugee,
+    /// Complementary protection in a host.
+    ComplementaryProtection,
+    /// Rejected, staying irregularly in a host.
+    Irregular,
+    /// Naturalised in a host.
+    Naturalised,
+    /// Any of the five states of living in a host.
+    InHost,
+}
+
+/// Flows a flow driver may count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawFlow {
+    /// First entries into a place.
+    Arrivals,
+    /// First crossing attempts from the origin.
+    ExitAttempts,
+    /// Asylum claims lodged.
+    Applications,
+    /// Arrests.
+    Arrests,
+    /// Hand-overs to the origin.
+    Repatriations,
+    /// People setting out on a route from a transit place.
+    TransitDepartures,
+    /// Departures from the resettlement country, by destination.
+    OnwardDepartures,
+}
+
+/// The shape of a driver's multiplier of the quantity `S` it reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DriverForm {
+    /// `(1 + S/scale)^elasticity`.
+    #[default]
+    Power,
+    /// `1 + cap · S/(S + scale)`: rises with `S` towards `1 + cap`.
+    Saturating,
+}
+
+/// One driver: a multiplier of a parameter that follows a quantity the model tracks (people
+/// in some states at some places, or a flow over the last months), read `lag_months` before
+/// the January of each year and held for that year.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDriver {
+    /// Life states counted (a stock driver), e.g. `["resettled"]` or `["in_host"]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stock: Vec<RawState>,
+    /// A flow counted over the last `window_months` (a flow driver), e.g. `"arrivals"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<RawFlow>,
+    /// Where it is counted: place ids, or `"hosts"`, `"reporting_hosts"`, `"transit"`,
+    /// `"resettlement"`, `"all"`.
+    pub places: RawPlaces,
+    /// Months summed by a flow driver (default 12).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_months: Option<u32>,
+    /// Months between the end of the counted period and the January it acts from (0: the
+    /// December just ended).
+    #[serde(default)]
+    pub lag_months: u32,
+    /// `power` (default) or `saturating`.
+    #[serde(default)]
+    pub form: DriverForm,
+    /// Persons: the scale of `S` in either form.
+    pub scale: f64,
+    /// Exponent of the `power` form (events may multiply it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elasticity: Option<f64>,
+    /// Largest rise of the `saturating` form (events may multiply it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap: Option<f64>,
+}
+
+impl RawDriver {
+    /// The key of the driver's strength (`elasticity` or `cap`) and its value.
+    pub fn strength(&self) -> (&'static str, Option<f64>) {
+        match self.form {
+            DriverForm::Power => ("elasticity", self.elasticity),
+            DriverForm::Saturating => ("cap", self.cap),
         }
     }
 }
@@ -86,7 +229,7 @@ impl<'de> Deserialize<'de> for Param {
         impl<'de> Visitor<'de> for ParamVisitor {
             type Value = Param;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a number or a schedule { years = [...], values = [...], interpolation = \"step\"|\"linear\" }")
+                f.write_str("a number or a table (`value` or knots `years` and `values`, optional `drivers`)")
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Param, E> {
                 Ok(Param::Const(v))
@@ -144,9 +287,11 @@ mod tests {
 
     fn sched(interp: Interpolation) -> Schedule {
         Schedule {
+            value: None,
             years: vec![2000.0, 2010.0, 2020.0],
             values: vec![1.0, 3.0, 2.0],
             interpolation: interp,
+            drivers: Vec::new(),
         }
     }
 

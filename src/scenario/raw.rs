@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::param::{Param, RawDuration};
+use super::param::{Param, RawDuration, RawState};
 
 /// What a parameter's values may be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,6 +105,16 @@ pub struct RawScenario {
     /// Which series a run produces.
     #[serde(default)]
     pub observation: RawObservation,
+    /// How movers choose among the routes leaving a place.
+    #[serde(default)]
+    pub choice: RawChoice,
+    /// People already in the system at the start of the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub initial: Vec<RawInitial>,
+    /// The observed data this scenario is compared with: project data folders, UNHCR-layout
+    /// tables or tidy CSV files, relative to the scenario file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub observed: Vec<String>,
 }
 
 /// `[run]`
@@ -225,16 +235,6 @@ pub struct RawExit {
     /// Age of leavers.
     #[serde(default)]
     pub age: RawAge,
-    /// Elasticity of exit with respect to the resettled stock.
-    #[serde(default = "zero")]
-    pub network_elasticity: Param,
-    /// Stock scale (persons) in `(1 + stock/scale)^elasticity`.
-    #[serde(default = "default_network_scale")]
-    pub network_scale: f64,
-}
-
-fn default_network_scale() -> f64 {
-    1000.0
 }
 
 /// `[deterrence]`
@@ -247,9 +247,6 @@ pub struct RawDeterrence {
     /// Share of would-be leavers deterred by punishment of families.
     #[serde(default = "zero")]
     pub family_pressure: Param,
-    /// Share of the network feedback on exit that the regime cuts.
-    #[serde(default = "zero")]
-    pub link_suppression: Param,
     /// Months from arrest to hand-over.
     #[serde(default = "default_detention")]
     pub detention: RawDuration,
@@ -276,7 +273,6 @@ impl Default for RawDeterrence {
         RawDeterrence {
             border_enforcement: zero(),
             family_pressure: zero(),
-            link_suppression: zero(),
             detention: default_detention(),
             detention_death: zero(),
             punishment: default_punishment(),
@@ -310,6 +306,108 @@ pub struct RawTransit {
     /// Route arrested people are taken along (default: repatriation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arrest_route: Option<String>,
+    /// Multipliers of the monthly hazards for women.
+    #[serde(default)]
+    pub female: RawTransitFemale,
+}
+
+fn one_f64() -> f64 {
+    1.0
+}
+
+/// `[transit.<place>.female]`: multipliers of women's monthly hazards (1: as men).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTransitFemale {
+    /// Arrest.
+    #[serde(default = "one_f64")]
+    pub arrest: f64,
+    /// Death.
+    #[serde(default = "one_f64")]
+    pub death: f64,
+    /// Setting out on a route.
+    #[serde(default = "one_f64")]
+    pub move_on: f64,
+    /// Going back to the origin.
+    #[serde(default = "one_f64")]
+    pub return_home: f64,
+    /// Claiming asylum here.
+    #[serde(default = "one_f64")]
+    pub claim_asylum: f64,
+}
+
+impl Default for RawTransitFemale {
+    fn default() -> Self {
+        RawTransitFemale {
+            arrest: 1.0,
+            death: 1.0,
+            move_on: 1.0,
+            return_home: 1.0,
+            claim_asylum: 1.0,
+        }
+    }
+}
+
+/// `[resettlement.<place>.female]`: multipliers of women's monthly hazards.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawResettlementFemale {
+    /// Death.
+    #[serde(default = "one_f64")]
+    pub death: f64,
+    /// Returning to the origin.
+    #[serde(default = "one_f64")]
+    pub return_to_origin: f64,
+    /// Considering onward migration.
+    #[serde(default = "one_f64")]
+    pub onward: f64,
+}
+
+impl Default for RawResettlementFemale {
+    fn default() -> Self {
+        RawResettlementFemale {
+            death: 1.0,
+            return_to_origin: 1.0,
+            onward: 1.0,
+        }
+    }
+}
+
+/// `[hosts.<place>.female]`: multipliers of women's monthly hazards.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHostFemale {
+    /// Death.
+    #[serde(default = "one_f64")]
+    pub death: f64,
+    /// Departure of protected people.
+    #[serde(default = "one_f64")]
+    pub departure: f64,
+    /// Naturalisation.
+    #[serde(default = "one_f64")]
+    pub naturalisation: f64,
+    /// Loss of status.
+    #[serde(default = "one_f64")]
+    pub cessation: f64,
+    /// Later removal of people staying irregularly.
+    #[serde(default = "one_f64")]
+    pub irregular_removal: f64,
+    /// Moving on of people staying irregularly.
+    #[serde(default = "one_f64")]
+    pub irregular_departure: f64,
+}
+
+impl Default for RawHostFemale {
+    fn default() -> Self {
+        RawHostFemale {
+            death: 1.0,
+            departure: 1.0,
+            naturalisation: 1.0,
+            cessation: 1.0,
+            irregular_removal: 1.0,
+            irregular_departure: 1.0,
+        }
+    }
 }
 
 /// `[resettlement.<place>]`
@@ -331,22 +429,78 @@ pub struct RawResettlement {
     /// Multiplier of the onward hazard by years since arrival (`years` are durations).
     #[serde(default = "one")]
     pub onward_by_years_since_arrival: Param,
-    /// Host stock scale (persons) in the destination network factor.
-    #[serde(default = "default_destination_scale")]
-    pub network_scale: f64,
-    /// Destination network elasticity.
+    /// Multipliers of women's monthly hazards.
     #[serde(default)]
-    pub network_elasticity: f64,
-    /// Exponent on perceived acceptance in destination choice.
-    #[serde(default)]
-    pub acceptance_weight: f64,
-    /// Years by which perceived acceptance lags.
-    #[serde(default)]
-    pub acceptance_lag_years: u32,
+    pub female: RawResettlementFemale,
 }
 
-fn default_destination_scale() -> f64 {
-    100.0
+/// `[choice]`: how movers choose among the routes leaving a place (one rule for every place).
+///
+/// A route's weight is `weight × cost penalty`, times, where it leads to a host, the host's
+/// `attraction × network × acceptance^acceptance_weight`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawChoice {
+    /// Exponent on perceived acceptance (0: acceptance does not matter).
+    #[serde(default)]
+    pub acceptance_weight: f64,
+    /// Years by which perceived acceptance lags actual acceptance.
+    #[serde(default)]
+    pub acceptance_lag_years: u32,
+    /// The destination network: `(1 + S/scale)^elasticity` with `S` the people in `stock` at
+    /// the route's destination.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<RawNetwork>,
+}
+
+/// `[choice.network]`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNetwork {
+    /// States counted at the destination (default: everyone living in a host).
+    #[serde(default = "in_host")]
+    pub stock: Vec<RawState>,
+    /// Persons.
+    pub scale: f64,
+    /// Exponent (events may multiply it).
+    pub elasticity: f64,
+    /// Months between the count and the January it acts from.
+    #[serde(default)]
+    pub lag_months: u32,
+}
+
+fn in_host() -> Vec<RawState> {
+    vec![RawState::InHost]
+}
+
+/// `[[initial]]`: people already at a place, in a state, when the run starts.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInitial {
+    /// Place id.
+    pub place: String,
+    /// Life state (`in_transit`, `resettled`, `asylum_seeker`, `refugee`,
+    /// `complementary_protection`, `irregular`, `naturalised`).
+    pub state: RawState,
+    /// Persons.
+    pub persons: f64,
+    /// Share who are female.
+    #[serde(default = "half_f64")]
+    pub female_share: f64,
+    /// Ages (default: the ages of leavers, `exit.age`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age: Option<RawAge>,
+    /// Months already spent in the state at the start (default: none).
+    #[serde(default = "no_months")]
+    pub months_in_state: RawDuration,
+}
+
+fn half_f64() -> f64 {
+    0.5
+}
+
+fn no_months() -> RawDuration {
+    RawDuration::Fixed { months: 0.0 }
 }
 
 /// `[hosts.<place>]`
@@ -387,12 +541,26 @@ pub struct RawHost {
     /// Years with status before naturalisation is possible.
     #[serde(default)]
     pub naturalisation_min_years: u32,
-    /// Monthly probability that a protected person leaves.
+    /// Monthly probability that a protected person leaves (along the routes leaving the host,
+    /// chosen by the `[choice]` rule).
     #[serde(default = "zero")]
     pub departure: Param,
-    /// Route taken by protected people who leave.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub departure_route: Option<String>,
+    /// Monthly probability that a refugee or complementary protection holder loses the status
+    /// (cessation, withdrawal).
+    #[serde(default = "zero")]
+    pub cessation: Param,
+    /// Where status loss leads: `irregular` (stays without status) or `returned` (goes back to
+    /// the origin).
+    #[serde(default)]
+    pub cessation_to: RawCessation,
+    /// Share of arrivals registered as refugees on a group basis (prima facie), without an
+    /// individual claim.
+    #[serde(default = "zero")]
+    pub prima_facie: Param,
+    /// Monthly probability that someone staying irregularly moves on (along the routes
+    /// leaving the host).
+    #[serde(default = "zero")]
+    pub irregular_departure: Param,
     /// Monthly probability of death.
     #[serde(default = "zero")]
     pub death: Param,
@@ -408,6 +576,20 @@ pub struct RawHost {
     /// Whether complementary protection counts in the refugee stock.
     #[serde(default)]
     pub complementary_in_refugee_stock: bool,
+    /// Multipliers of women's monthly hazards.
+    #[serde(default)]
+    pub female: RawHostFemale,
+}
+
+/// Where loss of status leads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawCessation {
+    /// Stays in the host without status.
+    #[default]
+    Irregular,
+    /// Goes back to the origin.
+    Returned,
 }
 
 /// `[events.<name>]`
@@ -479,6 +661,12 @@ pub enum RawCount {
     ResettlementArrivals,
     /// Departures from the resettlement country to this place per year.
     OnwardDepartures,
+    /// Arrivals registered as refugees on a group basis (prima facie) per year.
+    GroupRecognitions,
+    /// Losses of status (cessation, withdrawal) per year.
+    Cessations,
+    /// Departures of protected or irregular people from the host per year.
+    HostDepartures,
 }
 
 /// `[[observation.series]]`
@@ -500,20 +688,40 @@ pub struct RawSeries {
 }
 
 /// A list of place ids or a named set.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum RawPlaces {
     /// Explicit ids.
     List(Vec<String>),
-    /// `"reporting_hosts"` or `"hosts"`.
+    /// `"reporting_hosts"`, `"hosts"`, `"transit"`, `"resettlement"` or `"all"`.
     Named(String),
 }
 
 /// Visits every calendar-time parameter (the ones events may scale) with its path and domain.
+///
+/// The strengths of drivers (`<parameter>.drivers.<i>.elasticity` or `.cap`) and of the
+/// destination network (`choice.network.elasticity`) are visited too, as constants: events may
+/// scale them.
 pub fn for_each_param(s: &RawScenario, f: &mut dyn FnMut(String, &Param, Domain)) {
     use Domain::*;
-    let mut at =
-        |prefix: &str, name: &str, p: &Param, d: Domain| f(format!("{prefix}.{name}"), p, d);
+    let mut at = |prefix: &str, name: &str, p: &Param, d: Domain| {
+        let path = format!("{prefix}.{name}");
+        for (i, driver) in p.drivers().iter().enumerate() {
+            let (key, value) = driver.strength();
+            let domain = if key == "cap" { NonNegative } else { Real };
+            let strength = Param::Const(value.unwrap_or(0.0));
+            f(format!("{path}.drivers.{i}.{key}"), &strength, domain);
+        }
+        f(path, p, d)
+    };
+    if let Some(n) = &s.choice.network {
+        at(
+            "choice.network",
+            "elasticity",
+            &Param::Const(n.elasticity),
+            Real,
+        );
+    }
     for (id, r) in &s.routes {
         let pre = format!("routes.{id}");
         at(&pre, "arrest", &r.arrest, Probability);
@@ -525,7 +733,6 @@ pub fn for_each_param(s: &RawScenario, f: &mut dyn FnMut(String, &Param, Domain)
     at("exit", "base_rate", &e.base_rate, NonNegative);
     at("exit", "push", &e.push, NonNegative);
     at("exit", "female_share", &e.female_share, Probability);
-    at("exit", "network_elasticity", &e.network_elasticity, Real);
     let d = &s.deterrence;
     at(
         "deterrence",
@@ -537,12 +744,6 @@ pub fn for_each_param(s: &RawScenario, f: &mut dyn FnMut(String, &Param, Domain)
         "deterrence",
         "family_pressure",
         &d.family_pressure,
-        Probability,
-    );
-    at(
-        "deterrence",
-        "link_suppression",
-        &d.link_suppression,
         Probability,
     );
     at(
@@ -579,6 +780,14 @@ pub fn for_each_param(s: &RawScenario, f: &mut dyn FnMut(String, &Param, Domain)
         at(&pre, "irregular_removal", &h.irregular_removal, Probability);
         at(&pre, "naturalisation", &h.naturalisation, Probability);
         at(&pre, "departure", &h.departure, Probability);
+        at(&pre, "cessation", &h.cessation, Probability);
+        at(&pre, "prima_facie", &h.prima_facie, Probability);
+        at(
+            &pre,
+            "irregular_departure",
+            &h.irregular_departure,
+            Probability,
+        );
         at(&pre, "death", &h.death, Probability);
         at(
             &pre,

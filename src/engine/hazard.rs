@@ -313,6 +313,29 @@ mod tests {
         }
     }
 
+    /// A table filled year by year agrees with one built from the final rates, for every
+    /// search that stays within the years already set.
+    #[test]
+    fn years_set_in_order_agree_with_a_table_built_at_once() {
+        let rates = [0.01, 0.3, 0.3, 0.0, 0.05];
+        let full = Hazard::calendar(rates.to_vec(), false);
+        let mut partial = Hazard::calendar(vec![0.7; 5], true);
+        for (y, &r) in rates.iter().enumerate() {
+            partial.set_year(y, r, 0.0);
+            let horizon = 12 * (y as u32 + 1);
+            for from in [0, 5, 12 * y as u32] {
+                for e in [0.004, 0.2, 1.3, 3.7] {
+                    let want = full.next_event(0, from, horizon, e);
+                    assert_eq!(
+                        partial.next_event(0, from, horizon, e),
+                        want,
+                        "y {y} from {from} e {e}"
+                    );
+                }
+            }
+        }
+    }
+
     /// A constant monthly probability p gives a geometric wait: P(T = k) = (1−p)^(k−1) p, mean 1/p.
     #[test]
     fn constant_hazard_gives_geometric_waits() {

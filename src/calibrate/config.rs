@@ -289,12 +289,6 @@ fn validate(
             |s| s.to_string_lossy().into_owned(),
         )
     });
-    if raw.observed.is_empty() {
-        return Err(err(
-            "observed",
-            "expected at least one observed source, found none".into(),
-        ));
-    }
     let a = &raw.algorithm;
     let positive = |key: &str, v: i64| -> Result<(), ScenarioError> {
         if v < 1 {

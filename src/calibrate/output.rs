@@ -416,6 +416,14 @@ fn write_predictive(
             problem.config.file.display()
         )],
         command: std::env::args().collect::<Vec<_>>().join(" "),
+        observed: if problem.config.observed.is_empty() {
+            &problem.base.observed
+        } else {
+            &problem.config.observed
+        }
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect(),
     };
     let manifest = toml::to_string(&manifest).map_err(|e| io(dir, e))?;
     write_files(

@@ -107,13 +107,25 @@ impl Problem {
                     ),
                 )
             })?;
-            if !loaded.contains_key(&spec.observed) {
-                let obs = load_sources(&spec.observed, &origin).map_err(|e| {
+            // Sources named by the target or the calibration file, else by the scenario.
+            let sources = if spec.observed.is_empty() {
+                base.observed.clone()
+            } else {
+                spec.observed.clone()
+            };
+            if sources.is_empty() {
+                return Err(config.error(
+                    &at("series"),
+                    "no observed sources: name them with `observed` in the calibration file or in the scenario",
+                ));
+            }
+            if !loaded.contains_key(&sources) {
+                let obs = load_sources(&sources, &origin).map_err(|e| {
                     config.error(&at("series"), format!("cannot read observed data: {e}"))
                 })?;
-                loaded.insert(spec.observed.clone(), obs);
+                loaded.insert(sources.clone(), obs);
             }
-            let obs = &loaded[&spec.observed];
+            let obs = &loaded[&sources];
             let Some(series) = obs.get(&spec.series, &spec.place, &spec.sex) else {
                 let places: Vec<&str> = obs
                     .series

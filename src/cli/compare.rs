@@ -20,8 +20,9 @@ use super::CliError;
 pub struct ObservedArgs {
     /// Observed data: a folder in the project's layout, or a CSV file in UNHCR's layout
     /// (population, asylum_applications or asylum_decisions). Repeat to combine; a later
-    /// source's series replaces an earlier one's.
-    #[arg(long, value_name = "PATH", default_value = "data/observed")]
+    /// source's series replaces an earlier one's. [default: the sources the scenario names
+    /// (`observed`), else data/observed]
+    #[arg(long, value_name = "PATH")]
     pub observed: Vec<PathBuf>,
     /// Country of origin to keep (ISO3) [default: the run's origin place, e.g. PRK]
     #[arg(long, value_name = "ISO3")]
@@ -79,7 +80,7 @@ impl RunDir {
     /// (a stock against a flow) with a warning on stderr.
     pub fn observed(&self, args: &ObservedArgs) -> Result<(Observed, String), CliError> {
         let origin = self.origin(args);
-        let mut obs = observed::load_sources(&args.observed, &origin).map_err(input)?;
+        let mut obs = observed::load_sources(&self.sources(args), &origin).map_err(input)?;
         for m in compare::refuse_mismatched(&mut obs, &self.measures()) {
             eprintln!(
                 "warning: {} is a {} in the run but a {} in the observed data: not compared",
@@ -89,6 +90,18 @@ impl RunDir {
             );
         }
         Ok((obs, origin))
+    }
+
+    /// The observed sources: `--observed`, else those the run's scenario names, else the
+    /// project's `data/observed`.
+    pub fn sources(&self, args: &ObservedArgs) -> Vec<PathBuf> {
+        if !args.observed.is_empty() {
+            return args.observed.clone();
+        }
+        if !self.info.observed.is_empty() {
+            return self.info.observed.iter().map(PathBuf::from).collect();
+        }
+        vec![PathBuf::from("data/observed")]
     }
 
     /// Stock or flow of the run's declared series.
@@ -130,7 +143,7 @@ pub fn compare(args: CompareArgs) -> Result<(), CliError> {
             "nothing to compare: no series of {} has an observed twin (same series, place, sex \
              and year) in {} for origin {origin}",
             run.dir.display(),
-            sources(&args.observed.observed)
+            sources(&run.sources(&args.observed))
         )));
     }
     let measures = run.measures();
@@ -142,7 +155,7 @@ pub fn compare(args: CompareArgs) -> Result<(), CliError> {
         "{} ({}) against {} (origin {origin}):",
         run.dir.display(),
         run.label(),
-        sources(&args.observed.observed)
+        sources(&run.sources(&args.observed))
     );
     print_table(&fits, &measures);
     say!("wrote {}", path.display());

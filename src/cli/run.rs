@@ -104,6 +104,11 @@ fn render(
         events: total.events,
         wall_time_seconds: (result.seconds * 1000.0).round() / 1000.0,
         overrides: sets.to_vec(),
+        observed: scenario
+            .observed
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
         command: std::env::args().collect::<Vec<_>>().join(" "),
     };
     let manifest = toml::to_string(&manifest).map_err(|e| CliError::Failure(e.into()))?;

@@ -3,7 +3,8 @@
 use clap::Args;
 
 use diaspora::engine::PlaceKind;
-use diaspora::scenario::Scenario;
+use diaspora::observed;
+use diaspora::scenario::{Scenario, freedom};
 
 use super::{CliError, ScenarioArgs};
 
@@ -75,10 +76,58 @@ pub fn validate(args: ValidateArgs) -> Result<(), CliError> {
         .map(|x| x.name.as_str())
         .collect();
     say!("observes   {}", series.join(" "));
+    print_freedom(&s);
     say!(
         "free parameters: {} numeric values settable with --set",
         s.numeric_values().len()
     );
     say!("ok");
     Ok(())
+}
+
+/// One line per declared series: the hand-set time-specific values acting on it against the
+/// observed points it has (README, "Degrees of freedom").
+fn print_freedom(s: &Scenario) {
+    let origin = {
+        let id = &s.raw.exit.origin;
+        s.raw.places[id].iso3.clone().unwrap_or_else(|| id.clone())
+    };
+    let obs = (!s.observed.is_empty())
+        .then(|| observed::load_sources(&s.observed, &origin).ok())
+        .flatten();
+    say!(
+        "degrees of freedom (hand-set time-specific values acting on each series: knots after the first, event multipliers, part-time routes):"
+    );
+    for f in freedom::count(s) {
+        let spec = s
+            .observation
+            .series
+            .iter()
+            .find(|x| x.name == f.series)
+            .expect("declared");
+        let points = obs.as_ref().map(|o| {
+            spec.places
+                .iter()
+                .filter_map(|&p| o.get(&f.series, &s.model.places[usize::from(p)].id, "total"))
+                .map(|years| {
+                    years
+                        .keys()
+                        .filter(|y| (s.run.start_year..=s.run.end_year).contains(y))
+                        .count()
+                })
+                .sum::<usize>()
+        });
+        let against = match points {
+            Some(n) => format!("{n} observed points"),
+            None => "no observed data named".to_string(),
+        };
+        say!(
+            "  {:<32} {:>3} hand-set ({} knots, {} event multipliers, {} route windows) vs {against}",
+            f.series,
+            f.total(),
+            f.knots,
+            f.multipliers,
+            f.windows
+        );
+    }
 }

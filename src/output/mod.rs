@@ -176,6 +176,9 @@ pub struct Manifest {
     pub wall_time_seconds: f64,
     /// `--set` overrides applied.
     pub overrides: Vec<String>,
+    /// Observed sources the scenario names, as found from where the run was started.
+    #[serde(default)]
+    pub observed: Vec<String>,
     /// Command line.
     pub command: String,
 }

@@ -23,6 +23,9 @@ pub struct RunInfo {
     pub seed: u64,
     /// Replicates.
     pub replicates: u32,
+    /// Observed sources the scenario names.
+    #[serde(default)]
+    pub observed: Vec<String>,
 }
 
 /// Reads the scenario name, seed and replicates of `manifest.toml` (other keys are ignored).

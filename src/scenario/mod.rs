@@ -8,6 +8,7 @@
 mod compile;
 mod error;
 mod feedback;
+pub mod freedom;
 mod initial;
 mod load;
 mod migrate;
@@ -58,6 +59,9 @@ pub struct Scenario {
     pub hash: String,
     /// The resolved scenario as data.
     pub raw: raw::RawScenario,
+    /// The observed sources the scenario names (`observed`), each relative to the file that
+    /// names it.
+    pub observed: Vec<PathBuf>,
 }
 
 impl Scenario {
@@ -102,6 +106,17 @@ impl Template {
         let resolved = toml::to_string(&raw)
             .map_err(|e| sources.error("", format!("cannot write resolved scenario: {e}")))?;
         let hash = blake3::hash(resolved.as_bytes()).to_hex().to_string();
+        let observed = raw
+            .observed
+            .iter()
+            .enumerate()
+            .map(|(i, p)| match sources.locate(&format!("observed.{i}")) {
+                Location::File { file, .. } => {
+                    Path::new(&file).parent().unwrap_or(Path::new("")).join(p)
+                }
+                _ => PathBuf::from(p),
+            })
+            .collect();
         Ok(Scenario {
             name: raw.name.clone(),
             description: raw.description.clone(),
@@ -118,6 +133,7 @@ impl Template {
             resolved,
             hash,
             raw,
+            observed,
         })
     }
 }

@@ -152,7 +152,8 @@ pub struct RawCalibration {
     /// One line.
     #[serde(default)]
     pub description: String,
-    /// Observed sources, relative to this file.
+    /// Observed sources, relative to this file (default: the sources the scenario names).
+    #[serde(default)]
     pub observed: Vec<String>,
     /// Origin to keep in UNHCR-layout sources (default: the scenario origin's ISO3 code).
     pub origin: Option<String>,

@@ -606,3 +606,36 @@ fn feedbacks_do_not_depend_on_thread_count() {
     assert_eq!(one, run_with(2));
     assert_eq!(one, run_with(4));
 }
+
+// ----- degrees of freedom ------------------------------------------------------------------
+
+#[test]
+fn hand_set_values_are_counted_on_the_paths_into_each_series() {
+    // minimal.toml: the crackdown multiplies transit.TRN.arrest and exit.push (both upstream of
+    // RES); knots added here: push 3 knots (2 count), the host's recognition 2 knots (1 counts,
+    // and only for series at the host), and a route into RES open part of the run.
+    let s = common::load(
+        "tests/fixtures/minimal.toml",
+        &[
+            "exit.push={ years = [2000, 2003, 2006], values = [1, 2, 1] }",
+            "hosts.HST.recognition={ years = [2000, 2005], values = [0.6, 0.3] }",
+            "routes.TRN-RES.years_open=[2001, 2009]",
+        ],
+    );
+    let counts = diaspora::scenario::freedom::count(&s);
+    let of = |name: &str| counts.iter().find(|c| c.series == name).unwrap();
+    let arrivals = of("arrivals");
+    assert_eq!((arrivals.knots, arrivals.multipliers, arrivals.windows), (2, 2, 1));
+    // The refugees at HST: everything upstream of HST (the origin, TRN, RES and their routes)
+    // and HST's own recognition knot.
+    let refugees = of("refugees");
+    assert_eq!((refugees.knots, refugees.multipliers, refugees.windows), (3, 2, 1));
+}
+
+#[test]
+fn the_baseline_has_at_most_twelve_hand_set_values_on_mou_arrivals() {
+    let s = common::load("scenarios/baseline.toml", &[]);
+    let counts = diaspora::scenario::freedom::count(&s);
+    let mou = counts.iter().find(|c| c.series == "mou_arrivals").unwrap();
+    assert!(mou.total() <= 12, "{mou:?}");
+}

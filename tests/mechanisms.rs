@@ -625,11 +625,17 @@ fn hand_set_values_are_counted_on_the_paths_into_each_series() {
     let counts = diaspora::scenario::freedom::count(&s);
     let of = |name: &str| counts.iter().find(|c| c.series == name).unwrap();
     let arrivals = of("arrivals");
-    assert_eq!((arrivals.knots, arrivals.multipliers, arrivals.windows), (2, 2, 1));
+    assert_eq!(
+        (arrivals.knots, arrivals.multipliers, arrivals.windows),
+        (2, 2, 1)
+    );
     // The refugees at HST: everything upstream of HST (the origin, TRN, RES and their routes)
     // and HST's own recognition knot.
     let refugees = of("refugees");
-    assert_eq!((refugees.knots, refugees.multipliers, refugees.windows), (3, 2, 1));
+    assert_eq!(
+        (refugees.knots, refugees.multipliers, refugees.windows),
+        (3, 2, 1)
+    );
 }
 
 #[test]

@@ -99,8 +99,8 @@ pub enum FlowKind {
     ExitAttempts = 0,
     /// Crossing attempts by people repatriated before.
     Reattempts = 1,
-    /// First entries into a place: transit arrivals, resettlement arrivals of non-citizens, host
-    /// arrivals.
+    /// Arrivals at a place: every arrival at a transit place or a host, and first entries into
+    /// a resettlement place (by people not yet its citizens).
     Arrivals = 2,
     /// Asylum claims lodged in a host.
     Applications = 3,

@@ -16,8 +16,8 @@
 //!
 //! A driver's strength is a constant (a mechanism, not a knot) and counts only when an event
 //! scales it. What moves the stock a driver reads is an outcome of the model, not a hand-set
-//! value, and is not counted again. Free schedules estimated by calibration are counted
-//! separately (`diaspora validate` with a calibration file).
+//! value, and is not counted again. The destination network's elasticity (`choice.*`) acts on
+//! every series.
 
 use std::collections::BTreeSet;
 
@@ -63,7 +63,7 @@ fn series_freedom(s: &Scenario, spec: &SeriesSpec) -> SeriesFreedom {
     let upstream = upstream_of(m, &targets);
     let own = !matches!(spec.count, Count::Arrivals);
     let id = |p: PlaceId| m.places[usize::from(p)].id.as_str();
-    let mut sections: BTreeSet<String> = ["exit".to_string(), "deterrence".to_string()].into();
+    let mut sections: BTreeSet<String> = ["exit", "deterrence", "choice"].map(String::from).into();
     for &p in &upstream {
         for section in ["transit", "resettlement", "hosts"] {
             sections.insert(format!("{section}.{}", id(p)));

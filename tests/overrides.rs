@@ -54,10 +54,13 @@ fn set_changes_only_a_scalar() {
 
 #[test]
 fn set_changes_only_a_schedule_knot() {
-    let c = changed(&["exit.push.values.2=2.5"]);
+    let c = changed(&["hosts.USA.resettlement_quota.values.1=20"]);
     assert_eq!(
         c,
-        vec![("exit.push.values.2".to_string(), Value::Float(2.5))]
+        vec![(
+            "hosts.USA.resettlement_quota.values.1".to_string(),
+            Value::Float(20.0)
+        )]
     );
 }
 
@@ -114,11 +117,11 @@ fn unknown_path_is_refused_with_the_keys_that_exist() {
         "{e}"
     );
     let e = t
-        .instantiate(&[Override::parse("exit.push.values.9=1").unwrap()])
+        .instantiate(&[Override::parse("hosts.USA.resettlement_quota.values.9=1").unwrap()])
         .unwrap_err();
     assert!(
         e.to_string()
-            .contains("is an array of 7: expected an index 0..7, found `9`"),
+            .contains("is an array of 3: expected an index 0..3, found `9`"),
         "{e}"
     );
 }

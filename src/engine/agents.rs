@@ -9,6 +9,9 @@
 //! unit of parallel work: the agents of one block never touch another block, and each block
 //! draws from its own random stream, so the thread count cannot change a result.
 
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
 use super::calendar::Calendar;
 use super::tally::{FlowKind, LifeState, YearTally};
 
@@ -93,6 +96,35 @@ pub(crate) struct Block {
     /// Events processed.
     pub events: u64,
     pub n_places: usize,
+    /// Per waiting queue (hazards that follow drivers): agents whose event falls in a year not
+    /// known yet, by the cumulative hazard at which it falls, smallest first.
+    pub waiting: Vec<BinaryHeap<Reverse<Waiting>>>,
+}
+
+/// An agent waiting for the cumulative hazard of its state to reach its threshold.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Waiting {
+    pub threshold: f64,
+    pub agent: u16,
+}
+
+impl PartialEq for Waiting {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Waiting {}
+impl PartialOrd for Waiting {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Waiting {
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.threshold
+            .total_cmp(&o.threshold)
+            .then(self.agent.cmp(&o.agent))
+    }
 }
 
 impl Block {
@@ -105,6 +137,7 @@ impl Block {
             departures: vec![0; n_places],
             events: 0,
             n_places,
+            waiting: Vec::new(),
         }
     }
 
@@ -114,6 +147,23 @@ impl Block {
 
     pub fn is_full(&self) -> bool {
         self.len() >= BLOCK_SIZE
+    }
+
+    /// Whether any agent waits in a queue.
+    pub fn has_waiting(&self) -> bool {
+        self.waiting.iter().any(|q| !q.is_empty())
+    }
+
+    /// Puts agent `i` in waiting queue `q` until the cumulative hazard reaches `threshold`.
+    pub fn wait_in_queue(&mut self, q: u16, threshold: f64, i: usize) {
+        let q = usize::from(q);
+        if self.waiting.len() <= q {
+            self.waiting.resize_with(q + 1, BinaryHeap::new);
+        }
+        self.waiting[q].push(Reverse(Waiting {
+            threshold,
+            agent: i as u16,
+        }));
     }
 
     /// Appends an agent that entered `state` in `entered` (a month, negative before the run);

@@ -122,10 +122,16 @@ impl CumTable {
     /// end of `k`, reaches `e`; otherwise the hazard accumulated over the whole span.
     #[inline(always)]
     fn find(&self, from: u32, end: u32, e: f64) -> Result<u32, f64> {
+        self.find_target(from, end, self.cum[from as usize] + e)
+    }
+
+    /// First month `k` in `from..end` by whose end the cumulative hazard since the start of the
+    /// run reaches `target`; otherwise the hazard accumulated over `from..end`.
+    #[inline(always)]
+    fn find_target(&self, from: u32, end: u32, target: f64) -> Result<u32, f64> {
         let (from, end) = (from as usize, end as usize);
         let start = self.cum[from];
         let stop = self.cum[end];
-        let target = start + e;
         // (`target` is NaN only for a NaN draw; treat it as no event.)
         if target > stop || target.is_nan() || from >= end {
             return Err(stop - start);
@@ -162,6 +168,9 @@ pub struct Hazard {
     pieces: Vec<(u32, f64, CumTable)>,
     /// Whether later years are not known yet (the hazard follows drivers).
     driven: bool,
+    /// For a driven hazard without steps in time in state: its index among the run's waiting
+    /// queues (see [`Hazard::threshold`]).
+    queue: Option<u16>,
 }
 
 impl Hazard {
@@ -170,6 +179,7 @@ impl Hazard {
         Hazard {
             pieces: vec![(0, 0.0, CumTable::new(rate, driven))],
             driven,
+            queue: None,
         }
     }
 
@@ -183,7 +193,45 @@ impl Hazard {
                 (start, v, CumTable::new(rate, driven))
             })
             .collect();
-        Hazard { pieces, driven }
+        Hazard {
+            pieces,
+            driven,
+            queue: None,
+        }
+    }
+
+    /// Gives a driven hazard without steps in time in state a waiting queue: an agent waiting
+    /// under it is then kept by its threshold ([`Hazard::threshold`]) until the year in which
+    /// the cumulative hazard reaches it is known, instead of drawing again every January.
+    pub fn set_queue(&mut self, queue: u16) {
+        debug_assert!(self.driven && self.pieces.len() == 1);
+        self.queue = Some(queue);
+    }
+
+    /// Whether the hazard has no steps in time in state (one rate per calendar month).
+    pub fn is_calendar_only(&self) -> bool {
+        self.pieces.len() == 1
+    }
+
+    /// The waiting queue of this hazard, if it has one.
+    #[inline(always)]
+    pub fn queue(&self) -> Option<u16> {
+        self.queue
+    }
+
+    /// The cumulative hazard (from the start of the run) at which an agent waiting from month
+    /// `from` with an Exp(1) draw `e` has its event: its event month is the first whose
+    /// cumulative hazard reaches it. Hazards without steps in time in state only.
+    #[inline(always)]
+    pub fn threshold(&self, from: u32, e: f64) -> f64 {
+        self.pieces[0].2.cum[from as usize] + e
+    }
+
+    /// First month in `from..end` by whose end the cumulative hazard reaches `threshold`
+    /// (hazards without steps in time in state).
+    #[inline(always)]
+    pub fn event_at_threshold(&self, from: u32, end: u32, threshold: f64) -> Option<u32> {
+        self.pieces[0].2.find_target(from, end, threshold).ok()
     }
 
     /// Whether the hazard follows drivers: it is known only up to the end of the current year.

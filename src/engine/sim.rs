@@ -203,7 +203,7 @@ impl<'m> Simulation<'m> {
 
             // Everyone due this month, block by block; each block has its own stream.
             let step = |(b, block): (usize, &mut Block)| {
-                if !block.calendar.is_empty(month) {
+                if !block.calendar.is_empty(month) || (month % 12 == 0 && block.has_waiting()) {
                     let mut rng = stream(seed, replicate, Purpose::Transition, month, b as u32);
                     block.step(&ctx, &mut rng);
                 }

@@ -6,6 +6,8 @@
 //! wake-up falls in this month, in calendar order, each agent at most once; (4) block counts are
 //! summed and the drivers' quantities read. An agent's next wake-up is always in a later month.
 
+use std::cmp::Reverse;
+
 use rand::RngExt;
 use rand_distr::{Distribution, Exp1};
 
@@ -57,6 +59,9 @@ fn competing<const N: usize>(mut x: f64, risks: [f64; N]) -> usize {
 impl Block {
     /// Processes every agent due in `ctx.month`.
     pub(crate) fn step(&mut self, ctx: &MonthCtx<'_>, rng: &mut Rng) {
+        if ctx.month % 12 == 0 && self.has_waiting() {
+            self.release_waiting(ctx, rng);
+        }
         while let Some((agents, n)) = self.calendar.pop_chunk(ctx.month) {
             self.events += n as u64;
             // The first records of a chunk are asked for at once; the rest a few ahead.
@@ -140,9 +145,39 @@ impl Block {
         let e: f64 = Exp1.sample(rng);
         let found = hazard.next_event(self.entered(i), from, end, e);
         if found.is_none() && end < ctx.months {
-            self.schedule(i, end, DUE_REDRAW);
+            match hazard.queue() {
+                Some(q) => {
+                    let threshold = hazard.threshold(from, e);
+                    self.wait_in_queue(q, threshold, i);
+                }
+                None => self.schedule(i, end, DUE_REDRAW),
+            }
         }
         found
+    }
+
+    /// In January, once this year's hazards are known: every agent waiting in a queue whose
+    /// threshold the cumulative hazard reaches by the horizon gets its event month; an event
+    /// that falls in this month happens now. The same month as a fresh draw in January would
+    /// give in distribution (memorylessness), without drawing for those who keep waiting.
+    fn release_waiting(&mut self, ctx: &MonthCtx<'_>, rng: &mut Rng) {
+        for (q, &of) in ctx.tables.queues.iter().enumerate() {
+            let hazard = ctx.tables.queue_hazard(of);
+            while let Some(&Reverse(w)) = self.waiting.get(q).and_then(|h| h.peek()) {
+                let Some(k) = hazard.event_at_threshold(ctx.month, ctx.horizon, w.threshold) else {
+                    break;
+                };
+                self.waiting[q].pop();
+                let i = usize::from(w.agent);
+                if k == ctx.month {
+                    self.events += 1;
+                    self.cols.core[i].flags |= FLAG_DUE_HAZARD;
+                    self.handle(i, ctx, rng);
+                } else {
+                    self.schedule(i, k, DUE_HAZARD);
+                }
+            }
+        }
     }
 
     /// Schedules agent `i`'s next event in its (new) state, from next month on.

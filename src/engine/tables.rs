@@ -72,6 +72,17 @@ pub(crate) struct Tables {
     pub free_routes: Vec<Vec<RouteId>>,
     /// Whether any hazard follows drivers (then a run needs its own copy).
     pub driven: bool,
+    /// The hazard behind each waiting queue (see [`Hazard::set_queue`]).
+    pub queues: Vec<QueueOf>,
+}
+
+/// Which hazard a waiting queue belongs to: `(place, sex)` of a transit wait, of an irregular
+/// stay in a host, or of the death-only wait in a host.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum QueueOf {
+    Transit(usize, usize),
+    Irregular(usize, usize),
+    Death(usize, usize),
 }
 
 /// Monthly hazards of a series of monthly probabilities, scaled by `m` (a hazard ratio).
@@ -291,12 +302,53 @@ impl Tables {
                 ParamRef::Transit(..) | ParamRef::Resettlement(..) | ParamRef::Host(..)
             ) && d.target.is_monthly()
         });
-        Tables {
+        let mut tables = Tables {
             transit,
             resettlement,
             host,
             free_routes: free_routes(model),
             driven,
+            queues: Vec::new(),
+        };
+        tables.assign_queues();
+        tables
+    }
+
+    /// Gives every driven hazard without steps in time in state its own waiting queue.
+    fn assign_queues(&mut self) {
+        let mut queues = Vec::new();
+        for p in 0..self.transit.len() {
+            for sex in 0..2 {
+                queues.push(QueueOf::Transit(p, sex));
+                queues.push(QueueOf::Irregular(p, sex));
+                queues.push(QueueOf::Death(p, sex));
+            }
+        }
+        queues.retain(|&q| {
+            let h = self.queue_hazard(q);
+            h.is_driven() && h.is_calendar_only()
+        });
+        for (k, &q) in queues.iter().enumerate() {
+            let k = u16::try_from(k).expect("fewer than 65536 waiting queues");
+            self.queue_hazard_mut(q).set_queue(k);
+        }
+        self.queues = queues;
+    }
+
+    /// The hazard of waiting queue `q`.
+    pub fn queue_hazard(&self, q: QueueOf) -> &Hazard {
+        match q {
+            QueueOf::Transit(p, s) => &self.transit[p][s].wait,
+            QueueOf::Irregular(p, s) => &self.host[p][s].irregular_wait,
+            QueueOf::Death(p, s) => &self.host[p][s].death_wait,
+        }
+    }
+
+    fn queue_hazard_mut(&mut self, q: QueueOf) -> &mut Hazard {
+        match q {
+            QueueOf::Transit(p, s) => &mut self.transit[p][s].wait,
+            QueueOf::Irregular(p, s) => &mut self.host[p][s].irregular_wait,
+            QueueOf::Death(p, s) => &mut self.host[p][s].death_wait,
         }
     }
 

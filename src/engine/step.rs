@@ -59,7 +59,7 @@ fn competing<const N: usize>(mut x: f64, risks: [f64; N]) -> usize {
 impl Block {
     /// Processes every agent due in `ctx.month`.
     pub(crate) fn step(&mut self, ctx: &MonthCtx<'_>, rng: &mut Rng) {
-        if ctx.month % 12 == 0 && self.has_waiting() {
+        if ctx.month.is_multiple_of(12) && self.has_waiting() {
             self.release_waiting(ctx, rng);
         }
         while let Some((agents, n)) = self.calendar.pop_chunk(ctx.month) {

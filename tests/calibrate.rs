@@ -349,14 +349,60 @@ fn shipped_calibrations_are_valid() {
         };
         let problem = diaspora::calibrate::Problem::new(config).unwrap_or_else(|e| panic!("{e}"));
         assert!(
-            problem
-                .targets
-                .iter()
-                .any(|t| t.spec.series == main_series),
+            problem.targets.iter().any(|t| t.spec.series == main_series),
             "{}: no {main_series} target",
             path.display()
         );
         n += 1;
     }
     assert!(n >= 1);
+}
+
+/// The baseline holds the posterior medians of its shipped calibration (README, "The shipped
+/// calibration of the baseline"): every free parameter of `scenarios/calibration/baseline.toml`
+/// has, in the resolved baseline, the median recorded in
+/// `docs/calibration/baseline_posterior_summary.csv` to three significant digits, and the
+/// summary names exactly the calibration's parameters.
+#[test]
+fn baseline_holds_the_posterior_medians_of_its_calibration() {
+    let config =
+        diaspora::calibrate::Config::read(&common::path("scenarios/calibration/baseline.toml"))
+            .unwrap();
+    let s = common::load("scenarios/baseline.toml", &[]);
+    let resolved: toml::Value = toml::from_str(&s.resolved).unwrap();
+    let summary = fs::read_to_string(common::path(
+        "docs/calibration/baseline_posterior_summary.csv",
+    ))
+    .unwrap();
+    let mut reader = csv::Reader::from_reader(summary.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (path_col, p50_col) = (column("parameter"), column("p50"));
+    let mut seen = Vec::new();
+    for row in reader.records() {
+        let row = row.unwrap();
+        let path = row[path_col].to_string();
+        let median: f64 = row[p50_col].parse().unwrap();
+        let mut v = &resolved;
+        for key in path.split('.') {
+            v = match key.parse::<usize>() {
+                Ok(i) => &v[i],
+                Err(_) => v.get(key).unwrap_or_else(|| panic!("{path}: no key {key}")),
+            };
+        }
+        let value = v
+            .as_float()
+            .or_else(|| v.as_integer().map(|i| i as f64))
+            .unwrap();
+        let rounded = format!("{median:.2e}").parse::<f64>().unwrap();
+        assert!(
+            (value - rounded).abs() <= 1e-9 * rounded.abs(),
+            "{path}: baseline has {value}, posterior median {median} (rounded {rounded})"
+        );
+        seen.push(path);
+    }
+    let mut free: Vec<String> = config.parameters.iter().map(|p| p.path.clone()).collect();
+    free.sort();
+    seen.sort();
+    assert_eq!(free, seen);
 }

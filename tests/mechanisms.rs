@@ -18,26 +18,7 @@ fn load(text: &str) -> Scenario {
 
 /// Value of `(series, place, sex)` in `year` for replicate `rep` (0 if the run has no row).
 fn value(r: &EnsembleResult, rep: usize, year: i32, series: &str, place: &str, sex: Sex) -> f64 {
-    let layout = &r.plan.layout;
-    let s = layout
-        .series
-        .iter()
-        .position(|n| n == series)
-        .unwrap_or_else(|| panic!("no series {series}"));
-    let p = layout
-        .places
-        .iter()
-        .position(|n| n == place)
-        .unwrap_or_else(|| panic!("no place {place}"));
-    r.replicates[rep]
-        .iter()
-        .find(|row| {
-            row.year == year
-                && usize::from(row.series) == s
-                && usize::from(row.place) == p
-                && row.sex == sex
-        })
-        .map_or(0.0, |row| row.value)
+    common::value(r, rep, year, series, place, sex).unwrap_or(0.0)
 }
 
 /// Sum over replicates and the given years.

@@ -13,27 +13,8 @@ use proptest::prelude::*;
 
 /// Value of `(series, place, total)` in `year` for replicate `rep`.
 fn value(r: &EnsembleResult, rep: usize, year: i32, series: &str, place: &str) -> f64 {
-    let layout = &r.plan.layout;
-    let s = layout
-        .series
-        .iter()
-        .position(|n| n == series)
-        .unwrap_or_else(|| panic!("no series {series}"));
-    let p = layout
-        .places
-        .iter()
-        .position(|n| n == place)
-        .unwrap_or_else(|| panic!("no place {place}"));
-    r.replicates[rep]
-        .iter()
-        .find(|row| {
-            row.year == year
-                && usize::from(row.series) == s
-                && usize::from(row.place) == p
-                && row.sex == Sex::Total
-        })
+    common::value(r, rep, year, series, place, Sex::Total)
         .unwrap_or_else(|| panic!("no row {series} {place} {year}"))
-        .value
 }
 
 /// Sum of a series over all years and replicates.

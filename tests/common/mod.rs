@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use diaspora::ensemble::EnsembleResult;
+use diaspora::observe::Sex;
 use diaspora::scenario::{Override, Scenario, Template};
 
 /// The project root.
@@ -31,4 +33,36 @@ pub fn write_scenario(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
     p
+}
+
+/// Value of `(series, place, sex)` in `year` for replicate `rep` of a run; `None` if the run
+/// has no such row (nothing counted).
+pub fn value(
+    r: &EnsembleResult,
+    rep: usize,
+    year: i32,
+    series: &str,
+    place: &str,
+    sex: Sex,
+) -> Option<f64> {
+    let layout = &r.plan.layout;
+    let s = layout
+        .series
+        .iter()
+        .position(|n| n == series)
+        .unwrap_or_else(|| panic!("no series {series}"));
+    let p = layout
+        .places
+        .iter()
+        .position(|n| n == place)
+        .unwrap_or_else(|| panic!("no place {place}"));
+    r.replicates[rep]
+        .iter()
+        .find(|row| {
+            row.year == year
+                && usize::from(row.series) == s
+                && usize::from(row.place) == p
+                && row.sex == sex
+        })
+        .map(|row| row.value)
 }

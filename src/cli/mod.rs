@@ -14,6 +14,7 @@ mod calibrate;
 mod compare;
 mod plot;
 mod run;
+mod schema;
 mod sweep;
 mod validate;
 
@@ -46,6 +47,8 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Calibrate free parameters against observed series by ABC-SMC.
     Calibrate(calibrate::CalibrateArgs),
+    /// Print the JSON Schema of a scenario, calibration or sweep design file (for editors).
+    Schema(schema::SchemaArgs),
 }
 
 /// Scenario file plus overrides, shared by commands that read a scenario.
@@ -114,6 +117,7 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Plot(a) => plot::plot(a),
         Command::Sweep(a) => sweep::sweep(a),
         Command::Calibrate(a) => calibrate::calibrate(a),
+        Command::Schema(a) => schema::print(a),
     }
 }
 

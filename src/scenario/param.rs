@@ -3,11 +3,12 @@
 
 use std::fmt;
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// How a schedule fills the years between its knots.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Interpolation {
     /// Each knot's value holds until the next knot.
@@ -18,7 +19,7 @@ pub enum Interpolation {
 }
 
 /// Values at knot years.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
     /// Knot years, strictly increasing.
@@ -71,6 +72,21 @@ impl Param {
     }
 }
 
+/// A number or a schedule table, as the deserialiser takes it.
+impl JsonSchema for Param {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Param".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let schedule = generator.subschema_for::<Schedule>();
+        json_schema!({
+            "description": "A constant, or a schedule { years = [...], values = [...], interpolation = \"step\"|\"linear\" }.",
+            "anyOf": [{ "type": "number" }, schedule]
+        })
+    }
+}
+
 impl Serialize for Param {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -107,7 +123,7 @@ impl<'de> Deserialize<'de> for Param {
 }
 
 /// A waiting time in months, as written in a scenario.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
 pub enum RawDuration {
     /// Always `months`.

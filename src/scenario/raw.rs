@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::param::{Param, RawDuration};
@@ -70,7 +71,7 @@ fn fixed(months: f64) -> RawDuration {
 }
 
 /// The whole scenario file.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {
     /// Short name; the default output folder is `output/<name>/`.
@@ -108,7 +109,7 @@ pub struct RawScenario {
 }
 
 /// `[run]`
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRun {
     /// First simulated year (from January).
@@ -130,7 +131,7 @@ pub struct RawRun {
 }
 
 /// Role of a place.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RawPlaceKind {
     /// Where people leave from (exactly one).
@@ -144,7 +145,7 @@ pub enum RawPlaceKind {
 }
 
 /// `[places.<id>]`
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPlace {
     /// origin / transit / resettlement / host.
@@ -158,7 +159,7 @@ pub struct RawPlace {
 }
 
 /// `[routes.<id>]`
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRoute {
     /// Place id the route starts from.
@@ -188,7 +189,7 @@ pub struct RawRoute {
 }
 
 /// Age of leavers by band.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAge {
     /// Band edges in years, increasing (n + 1 edges for n bands).
@@ -207,7 +208,7 @@ impl Default for RawAge {
 }
 
 /// `[exit]`
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawExit {
     /// Origin place id.
@@ -238,7 +239,7 @@ fn default_network_scale() -> f64 {
 }
 
 /// `[deterrence]`
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDeterrence {
     /// Probability a crossing attempt is caught at the border.
@@ -286,7 +287,7 @@ impl Default for RawDeterrence {
 }
 
 /// `[transit.<place>]` — monthly probabilities.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTransit {
     /// Arrest.
@@ -313,7 +314,7 @@ pub struct RawTransit {
 }
 
 /// `[resettlement.<place>]`
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawResettlement {
     /// Months in the settlement programme (no onward moves).
@@ -350,7 +351,7 @@ fn default_destination_scale() -> f64 {
 }
 
 /// `[hosts.<place>]`
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawHost {
     /// Pull in destination choice.
@@ -411,7 +412,7 @@ pub struct RawHost {
 }
 
 /// `[events.<name>]`
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawEvent {
     /// One line saying what happened.
@@ -426,11 +427,12 @@ pub struct RawEvent {
     pub enabled: bool,
     /// Multipliers by parameter path, e.g. `multiply.exit.push = 3`.
     #[serde(default)]
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub multiply: toml::Table,
 }
 
 /// `[observation]`
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawObservation {
     /// Small-number masking as published.
@@ -442,7 +444,7 @@ pub struct RawObservation {
 }
 
 /// `[observation.masking]`: values `1 ..= below − 1` are shown as `shown_as`.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawMasking {
     /// Values from 1 up to (not including) this are masked; 0 turns masking off.
@@ -454,7 +456,7 @@ pub struct RawMasking {
 }
 
 /// Kind of count an observable series reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RawCount {
     /// First entries into the place per year.
@@ -482,7 +484,7 @@ pub enum RawCount {
 }
 
 /// `[[observation.series]]`
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSeries {
     /// Series name in outputs.
@@ -500,7 +502,7 @@ pub struct RawSeries {
 }
 
 /// A list of place ids or a named set.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum RawPlaces {
     /// Explicit ids.

@@ -1,0 +1,121 @@
+//! `diaspora schema`: the printed JSON Schemas accept every bundled input file (found at test
+//! time, so new scenarios are checked too) and refuse files the parser refuses for an unknown
+//! key or a wrong type. Validated with the `jsonschema` crate, an independent implementation.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn diaspora() -> Command {
+    let mut c = Command::cargo_bin("diaspora").unwrap();
+    c.current_dir(common::root()).env_remove("RUST_BACKTRACE");
+    c
+}
+
+/// The schema `diaspora schema KIND` prints, as a validator.
+fn validator(kind: &str) -> jsonschema::Validator {
+    let out = diaspora().args(["schema", kind]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let schema: Value = serde_json::from_slice(&out.stdout).unwrap();
+    jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{kind} schema: {e}"))
+}
+
+/// A TOML file as the JSON document a schema validator sees.
+fn json(path: &Path) -> Value {
+    let text = fs::read_to_string(path).unwrap();
+    let table: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    serde_json::to_value(table).unwrap()
+}
+
+/// Every `.toml` file under `dir`, at any depth.
+fn tomls(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(tomls(&path));
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            found.push(path);
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The kind of a bundled file, from the folder it lives in.
+fn kind_of(path: &Path) -> &'static str {
+    let parent = path.parent().and_then(Path::file_name).unwrap();
+    match parent.to_str().unwrap() {
+        "calibration" => "calibration",
+        "sweeps" => "sweep",
+        _ => "scenario",
+    }
+}
+
+fn errors(v: &jsonschema::Validator, doc: &Value) -> Vec<String> {
+    v.iter_errors(doc).map(|e| e.to_string()).collect()
+}
+
+#[test]
+fn every_bundled_file_validates_against_its_schema() {
+    let validators: Vec<(&str, jsonschema::Validator)> = ["scenario", "calibration", "sweep"]
+        .into_iter()
+        .map(|k| (k, validator(k)))
+        .collect();
+    let mut seen = [0; 3];
+    for path in tomls(&common::path("scenarios")) {
+        let kind = kind_of(&path);
+        let i = validators.iter().position(|(k, _)| *k == kind).unwrap();
+        let e = errors(&validators[i].1, &json(&path));
+        assert!(e.is_empty(), "{path:?} against the {kind} schema: {e:#?}");
+        seen[i] += 1;
+    }
+    assert!(seen.iter().all(|&n| n > 0), "files per kind: {seen:?}");
+    // Test fixtures the parser accepts, including scenarios that extend another.
+    for (rel, kind) in [
+        ("tests/fixtures/minimal.toml", 0),
+        ("tests/fixtures/calibration/scenario.toml", 0),
+        ("tests/fixtures/calibration/recovery.toml", 1),
+        ("tests/fixtures/sweeps/small.toml", 2),
+        ("tests/fixtures/invalid/unknown-place.toml", 0),
+    ] {
+        let e = errors(&validators[kind].1, &json(&common::path(rel)));
+        assert!(e.is_empty(), "{rel}: {e:#?}");
+    }
+}
+
+#[test]
+fn a_file_with_an_unknown_key_or_a_wrong_type_is_rejected() {
+    let scenario = validator("scenario");
+    for (rel, needle) in [
+        ("tests/fixtures/invalid/unknown-key.toml", "recogniton"),
+        ("tests/fixtures/invalid/wrong-type.toml", "often"),
+    ] {
+        let e = errors(&scenario, &json(&common::path(rel)));
+        assert!(e.iter().any(|m| m.contains(needle)), "{rel}: {e:#?}");
+    }
+    // A full scenario (no `extends`) must have its required keys.
+    let mut minimal = json(&common::path("tests/fixtures/minimal.toml"));
+    minimal.as_object_mut().unwrap().remove("exit");
+    assert!(!errors(&scenario, &minimal).is_empty());
+    // A misspelt top-level key in a calibration and a sweep design.
+    for (kind, rel) in [
+        ("calibration", "scenarios/calibration/baseline.toml"),
+        ("sweep", "scenarios/sweeps/baseline-sobol.toml"),
+    ] {
+        let mut doc = json(&common::path(rel));
+        doc.as_object_mut()
+            .unwrap()
+            .insert("replicatez".into(), Value::from(3));
+        let e = errors(&validator(kind), &doc);
+        assert!(e.iter().any(|m| m.contains("replicatez")), "{kind}: {e:#?}");
+    }
+}

@@ -1,6 +1,7 @@
 //! `diaspora schema`: the printed JSON Schemas accept every bundled input file (found at test
 //! time, so new scenarios are checked too) and refuse files the parser refuses for an unknown
 //! key or a wrong type. Validated with the `jsonschema` crate, an independent implementation.
+//! `diaspora keys`: every listed path is a `--set` path holding the listed value, with a meaning.
 
 mod common;
 
@@ -8,6 +9,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use diaspora::scenario::Override;
+use diaspora::schema::keys;
 use serde_json::Value;
 
 fn diaspora() -> Command {
@@ -118,4 +121,58 @@ fn a_file_with_an_unknown_key_or_a_wrong_type_is_rejected() {
         let e = errors(&validator(kind), &doc);
         assert!(e.iter().any(|m| m.contains("replicatez")), "{kind}: {e:#?}");
     }
+}
+
+#[test]
+fn every_key_listed_is_a_set_path_holding_its_value_with_a_meaning() {
+    let template = common::template("tests/fixtures/minimal.toml");
+    let scenario = template.instantiate(&[]).unwrap();
+    let all = keys(&scenario, None);
+    assert!(all.len() > 60, "{} keys", all.len());
+    for k in &all {
+        assert!(!k.meaning.is_empty(), "{} has no meaning", k.path);
+        // Setting the listed value again changes nothing: the path exists and the value is it.
+        let o = Override::parse(&format!("{}={}", k.path, k.value)).unwrap();
+        let again = template
+            .instantiate(&[o])
+            .unwrap_or_else(|e| panic!("{}: {e}", k.path));
+        assert_eq!(again.hash, scenario.hash, "{}={}", k.path, k.value);
+    }
+    let get = |path: &str| all.iter().find(|k| k.path == path).unwrap();
+    assert_eq!(get("run.seed").value, "7");
+    assert_eq!(
+        get("hosts.HST.recognition").meaning,
+        "Probability a decided claim is recognised."
+    );
+    // Defaults the file does not write are listed too.
+    assert!(all.iter().any(|k| k.path == "deterrence.link_suppression"));
+}
+
+#[test]
+fn keys_lists_resolved_values_filtered_by_a_pattern() {
+    let out = diaspora()
+        .args(["keys", "tests/fixtures/minimal.toml", "hosts.*.recognition"])
+        .args(["--set", "hosts.HST.recognition=0.25"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert_eq!(
+        lines[0][..3],
+        ["hosts.HST.recognition", "0.25", "Probability"]
+    );
+    diaspora()
+        .args(["keys", "tests/fixtures/minimal.toml", "no_such_key"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("no key matches \"no_such_key\""));
 }

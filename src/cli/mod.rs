@@ -12,6 +12,7 @@ macro_rules! say {
 
 mod calibrate;
 mod compare;
+mod keys;
 mod plot;
 mod run;
 mod schema;
@@ -47,6 +48,8 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Calibrate free parameters against observed series by ABC-SMC.
     Calibrate(calibrate::CalibrateArgs),
+    /// List a scenario's --set paths with their resolved values and what they mean.
+    Keys(keys::KeysArgs),
     /// Print the JSON Schema of a scenario, calibration or sweep design file (for editors).
     Schema(schema::SchemaArgs),
 }
@@ -117,6 +120,7 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Plot(a) => plot::plot(a),
         Command::Sweep(a) => sweep::sweep(a),
         Command::Calibrate(a) => calibrate::calibrate(a),
+        Command::Keys(a) => keys::list(a),
         Command::Schema(a) => schema::print(a),
     }
 }

@@ -2,14 +2,17 @@
 //! with `schemars` from the serde types that parse them (doc comments become descriptions,
 //! `deny_unknown_fields` becomes `additionalProperties: false`), for editors (Taplo, Even Better
 //! TOML, VS Code) and for `diaspora keys`, which reads the descriptions as the meaning of each
-//! key path ([`describe`]).
+//! key path ([`describe`], [`keys`]).
 //!
 //! Schemas are JSON Schema draft-07, the newest draft TOML editors read. A scenario that
 //! `extends` another file needs none of the required keys (the other file has them): the
 //! scenario schema checks such a file against a copy of itself with every `required` list
 //! removed, so unknown keys are still refused.
 
+mod keys;
 mod sweep;
+
+pub use keys::{Key, keys, matches};
 
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};

@@ -2,6 +2,8 @@
 //! time, so new scenarios are checked too) and refuse files the parser refuses for an unknown
 //! key or a wrong type. Validated with the `jsonschema` crate, an independent implementation.
 //! `diaspora keys`: every listed path is a `--set` path holding the listed value, with a meaning.
+//! `diaspora completions` and `diaspora man`: bash completes the real commands, one manual page
+//! per command.
 
 mod common;
 
@@ -175,4 +177,74 @@ fn keys_lists_resolved_values_filtered_by_a_pattern() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("no key matches \"no_such_key\""));
+}
+
+#[test]
+fn bash_completes_commands_and_schema_kinds() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("diaspora.bash");
+    let out = diaspora().args(["completions", "bash"]).output().unwrap();
+    assert!(out.status.success());
+    fs::write(&script, &out.stdout).unwrap();
+    // Run the completion function as bash would for `diaspora ke<TAB>` and
+    // `diaspora schema <TAB>`.
+    let probe = r#"source "$1"
+        COMP_WORDS=(diaspora ke); COMP_CWORD=1; _diaspora diaspora ke diaspora; echo "${COMPREPLY[*]}"
+        COMP_WORDS=(diaspora schema ""); COMP_CWORD=2; _diaspora diaspora "" schema; echo "${COMPREPLY[*]}""#;
+    let run = std::process::Command::new("bash")
+        .args(["-c", probe, "bash"])
+        .arg(&script)
+        .output()
+        .expect("bash runs");
+    let text = String::from_utf8(run.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines.first(),
+        Some(&"keys"),
+        "{text}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let kinds: Vec<&str> = lines[1]
+        .split(' ')
+        .filter(|w| !w.starts_with('-'))
+        .collect();
+    assert_eq!(kinds, ["scenario", "calibration", "sweep"], "{text}");
+}
+
+#[test]
+fn man_writes_one_page_per_command() {
+    let out = diaspora().arg("man").output().unwrap();
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.contains(".TH diaspora 1"), "{page}");
+    assert!(
+        page.contains("diaspora\\-keys(1)"),
+        "the top page lists the commands: {page}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    diaspora()
+        .args(["man", "--dir"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let mut names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    for name in [
+        "diaspora.1",
+        "diaspora-run.1",
+        "diaspora-keys.1",
+        "diaspora-sweep-plan.1",
+    ] {
+        assert!(
+            names.iter().any(|n| n == name),
+            "{name} missing from {names:?}"
+        );
+    }
+    let run = fs::read_to_string(dir.path().join("diaspora-run.1")).unwrap();
+    assert!(
+        run.contains(".TH diaspora-run 1") && run.contains("\\-\\-set"),
+        "{run}"
+    );
 }

@@ -13,6 +13,7 @@ macro_rules! say {
 mod calibrate;
 mod compare;
 mod keys;
+mod manual;
 mod plot;
 mod run;
 mod schema;
@@ -52,6 +53,10 @@ enum Command {
     Keys(keys::KeysArgs),
     /// Print the JSON Schema of a scenario, calibration or sweep design file (for editors).
     Schema(schema::SchemaArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(manual::CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command with --dir.
+    Man(manual::ManArgs),
 }
 
 /// Scenario file plus overrides, shared by commands that read a scenario.
@@ -122,6 +127,8 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Calibrate(a) => calibrate::calibrate(a),
         Command::Keys(a) => keys::list(a),
         Command::Schema(a) => schema::print(a),
+        Command::Completions(a) => manual::completions(a),
+        Command::Man(a) => manual::man(a),
     }
 }
 

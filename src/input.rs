@@ -22,4 +22,12 @@ pub enum FileError {
         /// What is wrong.
         message: String,
     },
+    /// A binary file (Parquet) whose content is not what was expected.
+    #[error("{path}: {message}")]
+    Content {
+        /// File.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
 }

@@ -29,4 +29,5 @@ pub mod output;
 #[cfg(feature = "plot")]
 pub mod plot;
 pub mod scenario;
+pub mod schema;
 pub mod sweep;

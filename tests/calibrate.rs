@@ -406,3 +406,61 @@ fn baseline_holds_the_posterior_medians_of_its_calibration() {
     seen.sort();
     assert_eq!(free, seen);
 }
+
+#[test]
+fn progress_lines_within_a_generation_when_not_on_a_terminal() {
+    use predicates::boolean::PredicateBooleanExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let file = setup(
+        dir.path(),
+        &[
+            ("particles = 120", "particles = 60"),
+            ("max_generations = 6", "max_generations = 2"),
+        ],
+    );
+    let out = diaspora()
+        .arg("calibrate")
+        .arg(&file)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .args(["--progress-every", "0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{stderr}");
+    // Generation 2 needs several batches of 64: its lines count proposals up to the total.
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("generation 2: "))
+        .collect();
+    assert!(lines.len() >= 2, "{stderr}");
+    let count = |l: &str, after: &str| -> u64 {
+        let rest = &l[l.find(after).unwrap() + after.len()..];
+        rest.split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let proposals: Vec<u64> = lines.iter().map(|l| count(l, ": ")).collect();
+    assert!(proposals.windows(2).all(|w| w[0] < w[1]), "{lines:#?}");
+    assert!(
+        proposals
+            .iter()
+            .all(|p| p % 64 == 0 || *p == *proposals.last().unwrap())
+    );
+    let last = lines.last().unwrap();
+    assert!(
+        last.contains(" 60/60 accepted") && last.contains("proposals/s, ETA 0 s"),
+        "{last}"
+    );
+    // The default interval (30 s) writes no such line in a run this short.
+    diaspora()
+        .arg("calibrate")
+        .arg(&file)
+        .arg("--out")
+        .arg(dir.path().join("quiet"))
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("proposals/s").not());
+}

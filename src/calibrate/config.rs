@@ -25,6 +25,7 @@
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use toml::Table;
 
@@ -33,7 +34,7 @@ use crate::compare::metrics::Transform;
 use crate::scenario::{Location, ScenarioError, SourceFile, Sources, deserialize};
 
 /// `[algorithm]` as written.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAlgorithm {
     /// Particles per generation.
@@ -87,7 +88,7 @@ fn default_predictive() -> i64 {
 }
 
 /// `[[prior]]` as written.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPrior {
     /// Scenario key path, as for `--set`.
@@ -109,7 +110,7 @@ pub struct RawPrior {
 }
 
 /// `[[target]]` as written.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTarget {
     /// Simulated series name, with an observed twin of the same name.
@@ -142,7 +143,7 @@ fn one() -> f64 {
 }
 
 /// The file as written.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCalibration {
     /// Scenario file, relative to this file.

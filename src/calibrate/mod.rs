@@ -52,6 +52,8 @@ pub trait Progress {
     fn generation_started(&mut self, generation: u32, tolerance: f64);
     /// A generation is complete.
     fn generation_done(&mut self, stats: &GenerationStats);
+    /// A batch of proposals of the current generation has been evaluated.
+    fn batch_done(&mut self, _tally: smc::Tally) {}
 }
 
 /// Why the calibration stopped.
@@ -230,7 +232,9 @@ pub fn calibrate(
         None => {
             progress.generation_started(0, f64::INFINITY);
             let (population, stats) =
-                match smc::generation_zero(&priors, problem, &settings, budget(0)) {
+                match smc::generation_zero(&priors, problem, &settings, budget(0), &mut |t| {
+                    progress.batch_done(t)
+                }) {
                     Ok(x) => x,
                     Err(e) => {
                         interrupted(e, StopReason::MaxSimulations)?;
@@ -281,6 +285,7 @@ pub fn calibrate(
             problem,
             &settings,
             budget(state.simulations),
+            &mut |t| progress.batch_done(t),
         ) {
             Ok((population, stats)) => {
                 progress.generation_done(&stats);

@@ -206,6 +206,7 @@ pub fn generation_zero(
     simulator: &dyn Simulator,
     settings: &Settings,
     budget: Budget,
+    on_batch: &mut dyn FnMut(Tally),
 ) -> Result<(Population, GenerationStats), Interrupted> {
     let start = Instant::now();
     let n = settings.particles;
@@ -218,7 +219,15 @@ pub fn generation_zero(
         let theta = priors.iter().zip(&z).map(|(p, &z)| p.from_z(z)).collect();
         Ok(Some((z, theta, sim_seed(&mut rng))))
     };
-    let draws = draw_until(n, f64::INFINITY, simulator, settings, budget, &propose)?;
+    let draws = draw_until(
+        n,
+        f64::INFINITY,
+        simulator,
+        settings,
+        budget,
+        &propose,
+        on_batch,
+    )?;
     let w = 1.0 / n as f64;
     let particles: Vec<Particle> = draws
         .accepted
@@ -252,6 +261,17 @@ pub fn generation_zero(
     ))
 }
 
+/// How far a generation has got, reported after each batch of proposals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tally {
+    /// Proposals evaluated so far in this generation.
+    pub proposals: u64,
+    /// Proposals accepted so far.
+    pub accepted: usize,
+    /// Particles the generation needs.
+    pub needed: usize,
+}
+
 /// Proposals evaluated until `n` are accepted.
 struct Draws {
     accepted: Vec<(Vec<f64>, Vec<f64>, f64)>,
@@ -269,6 +289,7 @@ fn draw_until<F>(
     settings: &Settings,
     budget: Budget,
     propose: &F,
+    on_batch: &mut dyn FnMut(Tally),
 ) -> Result<Draws, Interrupted>
 where
     F: Fn(u64) -> Proposed + Sync,
@@ -313,6 +334,11 @@ where
                 }
             }
         }
+        on_batch(Tally {
+            proposals: d.proposals,
+            accepted: d.accepted.len(),
+            needed: n,
+        });
     }
     Ok(d)
 }
@@ -392,6 +418,7 @@ pub fn next_generation(
     simulator: &dyn Simulator,
     settings: &Settings,
     budget: Budget,
+    on_batch: &mut dyn FnMut(Tally),
 ) -> Result<(Population, GenerationStats), Interrupted> {
     let start = Instant::now();
     let t = prev.generation + 1;
@@ -433,7 +460,7 @@ pub fn next_generation(
         Ok(Some((z, theta, sim_seed(&mut rng))))
     };
 
-    let draws = draw_until(n, epsilon, simulator, settings, budget, &propose)?;
+    let draws = draw_until(n, epsilon, simulator, settings, budget, &propose, on_batch)?;
     let (accepted, proposals, simulations, sim_seconds) = (
         draws.accepted,
         draws.proposals,
@@ -551,10 +578,11 @@ mod tests {
             .build()
             .unwrap();
         pool.install(|| {
-            let (mut pop, _) = generation_zero(&priors, &Toy, &settings, budget).unwrap();
+            let (mut pop, _) =
+                generation_zero(&priors, &Toy, &settings, budget, &mut |_| {}).unwrap();
             for _ in 0..5 {
                 let eps = next_tolerance(&pop, 0.5);
-                pop = next_generation(&pop, eps, &priors, &Toy, &settings, budget)
+                pop = next_generation(&pop, eps, &priors, &Toy, &settings, budget, &mut |_| {})
                     .unwrap()
                     .0;
             }

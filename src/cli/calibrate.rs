@@ -3,12 +3,12 @@
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use diaspora::calibrate::smc::GenerationStats;
+use diaspora::calibrate::smc::{GenerationStats, Tally};
 use diaspora::calibrate::{self, CalibrationError, Config, Problem, Progress, output};
 
 use super::{CliError, pool};
@@ -26,20 +26,61 @@ pub struct CalibrateArgs {
     /// Worker threads (default: one per core). The result does not depend on it.
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// When stderr is not a terminal (a batch job, a log file): write a progress line within a
+    /// generation (proposals, rate, ETA) after the first batch this many seconds after the last
+    /// line.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    progress_every: f64,
 }
 
-/// A bar over generations on a terminal, one line per generation otherwise (e.g. under Slurm).
+/// A bar over generations on a terminal; otherwise (e.g. under Slurm) one line per generation
+/// and, within a long generation, a line at most every `every`.
 struct Report {
     bar: Option<ProgressBar>,
     start: Instant,
+    every: Duration,
+    /// The current generation and when it started.
+    generation: u32,
+    generation_start: Instant,
+    /// When the last line was written.
+    last_line: Instant,
 }
 
 impl Report {
-    fn line(&self, text: String) {
+    fn line(&mut self, text: String) {
         match &self.bar {
             Some(bar) => bar.println(text),
             None => eprintln!("{text}"),
         }
+        self.last_line = Instant::now();
+    }
+}
+
+/// Within a generation: proposals so far, their rate, and the time left at the acceptance
+/// rate so far.
+fn within(generation: u32, t: Tally, elapsed: f64) -> String {
+    let eta = if t.accepted == 0 || elapsed <= 0.0 {
+        "unknown (none accepted yet)".to_string()
+    } else {
+        let per_second = t.accepted as f64 / elapsed;
+        duration((t.needed - t.accepted) as f64 / per_second)
+    };
+    format!(
+        "generation {generation}: {} proposals, {}/{} accepted, {:.1} proposals/s, ETA {eta}",
+        t.proposals,
+        t.accepted,
+        t.needed,
+        t.proposals as f64 / elapsed.max(1e-9)
+    )
+}
+
+/// Seconds as `45 s`, `3 min 20 s` or `2 h 05 min`.
+fn duration(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, s % 3600 / 60),
     }
 }
 
@@ -53,6 +94,8 @@ fn tolerance(t: f64) -> String {
 
 impl Progress for Report {
     fn generation_started(&mut self, generation: u32, tol: f64) {
+        self.generation = generation;
+        self.generation_start = Instant::now();
         if let Some(bar) = &self.bar {
             bar.set_message(format!(
                 "generation {generation}: simulating at tolerance {}",
@@ -76,9 +119,28 @@ impl Progress for Report {
             bar.inc(1);
         }
     }
+
+    fn batch_done(&mut self, tally: Tally) {
+        let text = within(
+            self.generation,
+            tally,
+            self.generation_start.elapsed().as_secs_f64(),
+        );
+        match &self.bar {
+            Some(bar) => bar.set_message(text),
+            None if self.last_line.elapsed() >= self.every => self.line(text),
+            None => {}
+        }
+    }
 }
 
 pub fn calibrate(args: CalibrateArgs) -> Result<(), CliError> {
+    let every = Duration::try_from_secs_f64(args.progress_every).map_err(|_| {
+        CliError::Input(format!(
+            "--progress-every {}: expected a number of seconds ≥ 0",
+            args.progress_every
+        ))
+    })?;
     let config = Config::read(&args.calibration)?;
     let dir = args
         .out
@@ -106,9 +168,14 @@ pub fn calibrate(args: CalibrateArgs) -> Result<(), CliError> {
         );
         bar
     });
+    let now = Instant::now();
     let mut report = Report {
         bar,
-        start: Instant::now(),
+        start: now,
+        every,
+        generation: 0,
+        generation_start: now,
+        last_line: now,
     };
     let outcome = pool
         .install(|| calibrate::calibrate(&problem, &dir, args.resume, &mut report))

@@ -134,7 +134,7 @@ pub fn sources(paths: &[PathBuf]) -> String {
 
 pub fn compare(args: CompareArgs) -> Result<(), CliError> {
     let run = RunDir::open(&args.run_dir)?;
-    let (layout, summary) = output::read_summary(&run.dir.join("summary.csv")).map_err(input)?;
+    let (layout, summary) = output::read_run_summary(&run.dir).map_err(input)?;
     let (obs, origin) = run.observed(&args.observed)?;
     let sim = compare::from_summary(&layout, &summary);
     let fits = compare::fit(&sim, &obs, None);

@@ -12,8 +12,11 @@ macro_rules! say {
 
 mod calibrate;
 mod compare;
+mod keys;
+mod manual;
 mod plot;
 mod run;
+mod schema;
 mod sweep;
 mod validate;
 
@@ -46,6 +49,14 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Calibrate free parameters against observed series by ABC-SMC.
     Calibrate(calibrate::CalibrateArgs),
+    /// List a scenario's --set paths with their resolved values and what they mean.
+    Keys(keys::KeysArgs),
+    /// Print the JSON Schema of a scenario, calibration or sweep design file (for editors).
+    Schema(schema::SchemaArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(manual::CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command with --dir.
+    Man(manual::ManArgs),
 }
 
 /// Scenario file plus overrides, shared by commands that read a scenario.
@@ -114,6 +125,10 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Plot(a) => plot::plot(a),
         Command::Sweep(a) => sweep::sweep(a),
         Command::Calibrate(a) => calibrate::calibrate(a),
+        Command::Keys(a) => keys::list(a),
+        Command::Schema(a) => schema::print(a),
+        Command::Completions(a) => manual::completions(a),
+        Command::Man(a) => manual::man(a),
     }
 }
 

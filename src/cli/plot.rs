@@ -73,7 +73,7 @@ fn plot_run(args: PlotArgs) -> Result<(), CliError> {
     use super::compare::{RunDir, input};
 
     let run = RunDir::open(&args.run_dir)?;
-    let (layout, rows) = output::read_series(&run.dir.join("series.csv")).map_err(input)?;
+    let (layout, rows) = output::read_run_series(&run.dir).map_err(input)?;
     let (obs, origin) = run.observed(&args.observed)?;
     let reps = Replicates::new(&layout, &rows);
     let names = run

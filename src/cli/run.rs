@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use diaspora::ensemble::{self, EnsembleResult};
 use diaspora::observe::Sex;
@@ -31,6 +31,37 @@ pub struct RunArgs {
     /// Observed data folder for the printed comparison.
     #[arg(long, default_value = "data/observed")]
     observed: PathBuf,
+    /// Format of the series and summary tables: CSV, or Parquet (typed columns, compressed;
+    /// `compare` and `plot` read either).
+    #[arg(long, value_enum, default_value_t = TableFormat::Csv)]
+    format: TableFormat,
+}
+
+/// How `series` and `summary` are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TableFormat {
+    /// `series.csv`, `summary.csv`.
+    Csv,
+    /// `series.parquet`, `summary.parquet`.
+    Parquet,
+}
+
+impl TableFormat {
+    /// File extension.
+    fn extension(self) -> &'static str {
+        match self {
+            TableFormat::Csv => "csv",
+            TableFormat::Parquet => "parquet",
+        }
+    }
+
+    /// The other format, whose stale tables a run removes.
+    fn other(self) -> TableFormat {
+        match self {
+            TableFormat::Csv => TableFormat::Parquet,
+            TableFormat::Parquet => TableFormat::Csv,
+        }
+    }
 }
 
 pub fn run(args: RunArgs) -> Result<(), CliError> {
@@ -57,9 +88,17 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("output").join(&scenario.name));
-    let files = render(&scenario, &result, threads, &args.scenario.set)?;
+    let files = render(&scenario, &result, threads, &args.scenario.set, args.format)?;
     output::write_files(&dir, &files)
         .with_context(|| format!("cannot write to {}", dir.display()))?;
+    // A table of the other format left by an earlier run would be read in place of this one.
+    for stem in ["series", "summary"] {
+        let stale = dir.join(format!("{stem}.{}", args.format.other().extension()));
+        if stale.exists() {
+            std::fs::remove_file(&stale)
+                .with_context(|| format!("cannot remove {}", stale.display()))?;
+        }
+    }
 
     let total = result.total();
     say!(
@@ -70,8 +109,9 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         total.agent_months as f64 / 1e6,
         result.seconds
     );
+    let ext = args.format.extension();
     say!(
-        "wrote {}/{{series.csv, summary.csv, manifest.toml, scenario.toml}}",
+        "wrote {}/{{series.{ext}, summary.{ext}, manifest.toml, scenario.toml}}",
         dir.display()
     );
     print_headline(&scenario, &result, &args.observed);
@@ -84,12 +124,33 @@ fn render(
     result: &EnsembleResult,
     threads: usize,
     sets: &[String],
+    format: TableFormat,
 ) -> Result<Vec<(&'static str, Vec<u8>)>, CliError> {
     let layout = &result.plan.layout;
     let reps = result.numbered();
-    let series = output::series_csv(layout, &reps);
     let rows: Vec<&[_]> = result.replicates.iter().map(Vec::as_slice).collect();
-    let summary = output::summary_csv(layout, &output::summarise(&rows));
+    let summary = output::summarise(&rows);
+    let ((series_name, series), (summary_name, summary)) = match format {
+        TableFormat::Csv => (
+            ("series.csv", output::series_csv(layout, &reps)),
+            ("summary.csv", output::summary_csv(layout, &summary)),
+        ),
+        TableFormat::Parquet => {
+            use output::parquet;
+            let encode =
+                |t: parquet::Table| parquet::to_bytes(&t).map_err(|e| CliError::Failure(e.into()));
+            (
+                (
+                    "series.parquet",
+                    encode(parquet::series_table(layout, &reps, &scenario.hash))?,
+                ),
+                (
+                    "summary.parquet",
+                    encode(parquet::summary_table(layout, &summary, &scenario.hash))?,
+                ),
+            )
+        }
+    };
     let total = result.total();
     let manifest = Manifest {
         crate_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -113,8 +174,8 @@ fn render(
     };
     let manifest = toml::to_string(&manifest).map_err(|e| CliError::Failure(e.into()))?;
     Ok(vec![
-        ("series.csv", series),
-        ("summary.csv", summary),
+        (series_name, series),
+        (summary_name, summary),
         ("manifest.toml", manifest.into_bytes()),
         ("scenario.toml", scenario.resolved.clone().into_bytes()),
     ])

@@ -5,8 +5,12 @@
 //! |---|---|---|
 //! | `series.csv` | replicate × year × series × place × sex | `replicate,year,series,place,sex,value` |
 //! | `summary.csv` | year × series × place × sex | `year,series,place,sex,mean,sd,p05,p50,p95` |
+//!
+//! With `--format parquet` the same tables are `series.parquet` and `summary.parquet`
+//! ([`parquet`]).
 
 mod atomic;
+pub mod parquet;
 mod read;
 
 use std::fmt::Write as _;
@@ -16,7 +20,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub use atomic::{write_atomic, write_atomic_with};
-pub use read::{ReadError, RunInfo, read_manifest, read_series, read_summary};
+pub use read::{
+    ReadError, RunInfo, read_manifest, read_run_series, read_run_summary, read_series, read_summary,
+};
 
 use crate::observe::{Layout, Row};
 

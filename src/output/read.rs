@@ -186,6 +186,38 @@ pub fn read_series(path: &Path) -> Result<(Layout, Vec<(u32, Row)>), ReadError> 
     Ok((names.layout, rows))
 }
 
+/// Reads a finished run's `<stem>.csv`, or its `<stem>.parquet` where there is no CSV.
+fn run_table<T>(
+    dir: &Path,
+    stem: &str,
+    csv: impl FnOnce(&Path) -> Result<T, ReadError>,
+    parquet: impl FnOnce(&super::parquet::Table) -> Result<T, super::parquet::TableError>,
+) -> Result<T, ReadError> {
+    let path = dir.join(format!("{stem}.csv"));
+    if path.exists() {
+        return csv(&path);
+    }
+    let path = dir.join(format!("{stem}.parquet"));
+    if !path.exists() {
+        return csv(&dir.join(format!("{stem}.csv")));
+    }
+    let table = super::parquet::read_file(&path)?;
+    parquet(&table).map_err(|e| ReadError::Content {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// A run directory's series, from `series.csv` or `series.parquet`.
+pub fn read_run_series(dir: &Path) -> Result<(Layout, Vec<(u32, Row)>), ReadError> {
+    run_table(dir, "series", read_series, super::parquet::series_rows)
+}
+
+/// A run directory's summary, from `summary.csv` or `summary.parquet`.
+pub fn read_run_summary(dir: &Path) -> Result<(Layout, Vec<SummaryRow>), ReadError> {
+    run_table(dir, "summary", read_summary, super::parquet::summary_rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -72,14 +72,24 @@ impl Scenario {
 
     /// Numeric values the scenario holds (each settable with `--set`).
     pub fn numeric_values(&self) -> Vec<String> {
+        self.values()
+            .into_iter()
+            .filter(|(_, v)| matches!(v, toml::Value::Integer(_) | toml::Value::Float(_)))
+            .map(|(path, _)| path)
+            .collect()
+    }
+
+    /// Every value of the resolved scenario with its `--set` path (array entries by index), in
+    /// key order.
+    pub fn values(&self) -> Vec<(String, toml::Value)> {
         let table = toml::Table::try_from(&self.raw).unwrap_or_default();
         let mut out = Vec::new();
-        numeric_paths(&toml::Value::Table(table), String::new(), &mut out);
+        leaves(toml::Value::Table(table), String::new(), &mut out);
         out
     }
 }
 
-fn numeric_paths(v: &toml::Value, path: String, out: &mut Vec<String>) {
+fn leaves(v: toml::Value, path: String, out: &mut Vec<(String, toml::Value)>) {
     let join = |k: &str| {
         if path.is_empty() {
             k.to_string()
@@ -88,13 +98,12 @@ fn numeric_paths(v: &toml::Value, path: String, out: &mut Vec<String>) {
         }
     };
     match v {
-        toml::Value::Integer(_) | toml::Value::Float(_) => out.push(path),
-        toml::Value::Table(t) => t.iter().for_each(|(k, v)| numeric_paths(v, join(k), out)),
+        toml::Value::Table(t) => t.into_iter().for_each(|(k, v)| leaves(v, join(&k), out)),
         toml::Value::Array(a) => a
-            .iter()
+            .into_iter()
             .enumerate()
-            .for_each(|(i, v)| numeric_paths(v, join(&i.to_string()), out)),
-        _ => {}
+            .for_each(|(i, v)| leaves(v, join(&i.to_string()), out)),
+        v => out.push((path, v)),
     }
 }
 

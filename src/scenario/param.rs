@@ -3,13 +3,14 @@
 
 use std::fmt;
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::raw::RawPlaces;
 
 /// How a schedule fills the years between its knots.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Interpolation {
     /// Each knot's value holds until the next knot.
@@ -21,7 +22,7 @@ pub enum Interpolation {
 
 /// A parameter written as a table: a constant `value` or knots (`years`, `values`), and
 /// optionally `drivers` that multiply it by functions of the model's own stocks and flows.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
     /// The same value every year (instead of knots).
@@ -117,7 +118,9 @@ impl Param {
 }
 
 /// Life states a stock driver may count; `in_host` is every state of living in a host.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RawState {
     /// Hiding, working or married at a transit place.
@@ -139,7 +142,9 @@ pub enum RawState {
 }
 
 /// Flows a flow driver may count.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RawFlow {
     /// First entries into a place.
@@ -159,7 +164,7 @@ pub enum RawFlow {
 }
 
 /// The shape of a driver's multiplier of the quantity `S` it reads.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DriverForm {
     /// `(1 + S/scale)^elasticity`.
@@ -172,7 +177,7 @@ pub enum DriverForm {
 /// One driver: a multiplier of a parameter that follows a quantity the model tracks (people
 /// in some states at some places, or a flow over the last months), read `lag_months` before
 /// the January of each year and held for that year.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDriver {
     /// Life states counted (a stock driver), e.g. `["resettled"]` or `["in_host"]`.
@@ -214,6 +219,21 @@ impl RawDriver {
     }
 }
 
+/// A number or a schedule table, as the deserialiser takes it.
+impl JsonSchema for Param {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Param".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let schedule = generator.subschema_for::<Schedule>();
+        json_schema!({
+            "description": "A constant, or a table: { value = x } or knots { years = [...], values = [...], interpolation = \"step\"|\"linear\" }, with optional drivers = [{ stock|flow, places, scale, elasticity|cap, form, lag_months }].",
+            "anyOf": [{ "type": "number" }, schedule]
+        })
+    }
+}
+
 impl Serialize for Param {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -250,7 +270,7 @@ impl<'de> Deserialize<'de> for Param {
 }
 
 /// A waiting time in months, as written in a scenario.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
 pub enum RawDuration {
     /// Always `months`.

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::param::{Param, RawDuration, RawState};
@@ -70,7 +71,7 @@ fn fixed(months: f64) -> RawDuration {
 }
 
 /// The whole scenario file.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {
     /// Short name; the default output folder is `output/<name>/`.
@@ -118,7 +119,7 @@ pub struct RawScenario {
 }
 
 /// `[run]`
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRun {
     /// First simulated year (from January).
@@ -140,7 +141,7 @@ pub struct RawRun {
 }
 
 /// Role of a place.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RawPlaceKind {
     /// Where people leave from (exactly one).
@@ -154,7 +155,7 @@ pub enum RawPlaceKind {
 }
 
 /// `[places.<id>]`
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPlace {
     /// origin / transit / resettlement / host.
@@ -168,7 +169,7 @@ pub struct RawPlace {
 }
 
 /// `[routes.<id>]`
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRoute {
     /// Place id the route starts from.
@@ -198,7 +199,7 @@ pub struct RawRoute {
 }
 
 /// Age of leavers by band.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAge {
     /// Band edges in years, increasing (n + 1 edges for n bands).
@@ -217,7 +218,7 @@ impl Default for RawAge {
 }
 
 /// `[exit]`
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawExit {
     /// Origin place id.
@@ -238,7 +239,7 @@ pub struct RawExit {
 }
 
 /// `[deterrence]`
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDeterrence {
     /// Probability a crossing attempt is caught at the border.
@@ -282,7 +283,7 @@ impl Default for RawDeterrence {
 }
 
 /// `[transit.<place>]` — monthly probabilities.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTransit {
     /// Arrest.
@@ -316,7 +317,7 @@ fn one_f64() -> f64 {
 }
 
 /// `[transit.<place>.female]`: multipliers of women's monthly hazards (1: as men).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTransitFemale {
     /// Arrest.
@@ -349,7 +350,7 @@ impl Default for RawTransitFemale {
 }
 
 /// `[resettlement.<place>.female]`: multipliers of women's monthly hazards.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawResettlementFemale {
     /// Death.
@@ -374,7 +375,7 @@ impl Default for RawResettlementFemale {
 }
 
 /// `[hosts.<place>.female]`: multipliers of women's monthly hazards.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawHostFemale {
     /// Death.
@@ -411,7 +412,7 @@ impl Default for RawHostFemale {
 }
 
 /// `[resettlement.<place>]`
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawResettlement {
     /// Months in the settlement programme (no onward moves).
@@ -438,7 +439,7 @@ pub struct RawResettlement {
 ///
 /// A route's weight is `weight × cost penalty`, times, where it leads to a host, the host's
 /// `attraction × network × acceptance^acceptance_weight`.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawChoice {
     /// Exponent on perceived acceptance (0: acceptance does not matter).
@@ -454,7 +455,7 @@ pub struct RawChoice {
 }
 
 /// `[choice.network]`
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawNetwork {
     /// States counted at the destination (default: everyone living in a host).
@@ -474,7 +475,7 @@ fn in_host() -> Vec<RawState> {
 }
 
 /// `[[initial]]`: people already at a place, in a state, when the run starts.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawInitial {
     /// Place id.
@@ -504,7 +505,7 @@ fn no_months() -> RawDuration {
 }
 
 /// `[hosts.<place>]`
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawHost {
     /// Pull in destination choice.
@@ -582,7 +583,7 @@ pub struct RawHost {
 }
 
 /// Where loss of status leads.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RawCessation {
     /// Stays in the host without status.
@@ -593,7 +594,7 @@ pub enum RawCessation {
 }
 
 /// `[events.<name>]`
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawEvent {
     /// One line saying what happened.
@@ -608,11 +609,12 @@ pub struct RawEvent {
     pub enabled: bool,
     /// Multipliers by parameter path, e.g. `multiply.exit.push = 3`.
     #[serde(default)]
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub multiply: toml::Table,
 }
 
 /// `[observation]`
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawObservation {
     /// Small-number masking as published.
@@ -624,7 +626,7 @@ pub struct RawObservation {
 }
 
 /// `[observation.masking]`: values `1 ..= below − 1` are shown as `shown_as`.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawMasking {
     /// Values from 1 up to (not including) this are masked; 0 turns masking off.
@@ -636,7 +638,7 @@ pub struct RawMasking {
 }
 
 /// Kind of count an observable series reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RawCount {
     /// First entries into the place per year.
@@ -670,7 +672,7 @@ pub enum RawCount {
 }
 
 /// `[[observation.series]]`
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSeries {
     /// Series name in outputs.
@@ -688,7 +690,7 @@ pub struct RawSeries {
 }
 
 /// A list of place ids or a named set.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum RawPlaces {
     /// Explicit ids.

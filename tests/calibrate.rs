@@ -349,10 +349,7 @@ fn shipped_calibrations_are_valid() {
         };
         let problem = diaspora::calibrate::Problem::new(config).unwrap_or_else(|e| panic!("{e}"));
         assert!(
-            problem
-                .targets
-                .iter()
-                .any(|t| t.spec.series == main_series),
+            problem.targets.iter().any(|t| t.spec.series == main_series),
             "{}: no {main_series} target",
             path.display()
         );

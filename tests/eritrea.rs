@@ -82,7 +82,10 @@ fn refugee_stocks_in_sudan_ethiopia_and_germany_are_within_a_factor_of_two() {
     let fit = within_factor_two(&eritrea(&[]), &["SDN", "ETH", "DEU"]);
     for (host, ok, n) in &fit {
         assert!(*n >= 24, "{host}: only {n} published years");
-        assert!(most(*ok, *n), "{host}: {ok} of {n} years within x2 ({fit:?})");
+        assert!(
+            most(*ok, *n),
+            "{host}: {ok} of {n} years within x2 ({fit:?})"
+        );
     }
 }
 
@@ -98,7 +101,10 @@ fn the_factor_two_criterion_fails_when_a_mechanism_is_removed() {
     ] {
         let fit = within_factor_two(&eritrea(&[set]), &[host]);
         let (_, ok, n) = &fit[0];
-        assert!(!most(*ok, *n), "{set}: {host} still {ok} of {n} years within x2");
+        assert!(
+            !most(*ok, *n),
+            "{set}: {host} still {ok} of {n} years within x2"
+        );
     }
 }
 

@@ -528,10 +528,7 @@ pub fn hosts<DB: DrawingBackend>(data: &PlotData, root: &Area<DB>) -> Result<(),
     let rows = n.div_ceil(cols);
     let panels = body.split_evenly((rows, cols));
     for ((place, refugees, applications), panel) in data.hosts.hosts.iter().zip(&panels) {
-        let caption = match data.place_names.get(place) {
-            Some(name) if !name.is_empty() => format!("{place} — {name}"),
-            _ => place.clone(),
-        };
+        let caption = panel_caption(panel, place, data.place_names.get(place))?;
         time_chart(
             panel,
             &caption,
@@ -555,6 +552,28 @@ pub fn hosts<DB: DrawingBackend>(data: &PlotData, root: &Area<DB>) -> Result<(),
         "lines: simulated median; bands: 90% of replicates".to_string(),
     ));
     footer(&foot, &items)
+}
+
+/// `DEU — Germany`, without the name's parenthesis, or the id alone, if the panel is too narrow.
+fn panel_caption<DB: DrawingBackend>(
+    panel: &Area<DB>,
+    place: &str,
+    name: Option<&String>,
+) -> Result<String, String> {
+    let Some(name) = name.filter(|n| !n.is_empty()) else {
+        return Ok(place.to_string());
+    };
+    let room = panel.dim_in_pixel().0.saturating_sub(60);
+    let short = name.split(" (").next().unwrap_or(name);
+    for caption in [format!("{place} — {name}"), format!("{place} — {short}")] {
+        let (w, _) = panel
+            .estimate_text_size(&caption, &font(PANEL.caption))
+            .d()?;
+        if w <= room {
+            return Ok(caption);
+        }
+    }
+    Ok(place.to_string())
 }
 
 /// Figure 4.

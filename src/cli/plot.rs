@@ -88,7 +88,7 @@ fn plot_run(args: PlotArgs) -> Result<(), CliError> {
         run.info.scenario,
         run.info.seed,
         run.info.replicates,
-        super::compare::sources(&run.sources(&args.observed))
+        plot::sources_label(&run.sources(&args.observed))
     );
     let data = PlotData::new(label, names, &run.scenario.observation, &reps, &obs);
     let format = match args.format {

@@ -21,6 +21,10 @@ pub const MAX_MAIN_HOSTS: usize = 6;
 /// Most places drawn one by one under an unobservable's total.
 pub const MAX_PLACES: usize = 5;
 
+/// Most places given their own row in the host × year figure; the rest are summed into one
+/// "others" row (a figure of a hundred rows cannot be read).
+pub const MAX_HEAT_ROWS: usize = 25;
+
 /// A simulated band per year.
 pub type Bands = BTreeMap<i32, Band>;
 
@@ -139,6 +143,10 @@ pub struct Names {
     pub refugees: Option<String>,
     /// Asylum-seeker stock.
     pub asylum_seekers: Option<String>,
+    /// Departures from hosts (a declared `host_departures` series), if any.
+    pub host_departures: Option<String>,
+    /// Whether the scenario has a resettlement place at all.
+    pub has_resettlement: bool,
 }
 
 impl Names {
@@ -161,6 +169,8 @@ impl Names {
             applications: first(Count::Applications).map(|s| s.name.clone()),
             refugees: first(Count::Refugees).map(|s| s.name.clone()),
             asylum_seekers: first(Count::AsylumSeekers).map(|s| s.name.clone()),
+            host_departures: first(Count::HostDepartures).map(|s| s.name.clone()),
+            has_resettlement: spec.kinds.contains(&PlaceKind::Resettlement),
         }
     }
 
@@ -186,9 +196,12 @@ pub struct Line {
     pub obs_extra: Option<(String, Points)>,
 }
 
-/// Figure 1: arrivals in the resettlement country and asylum applications in reporting hosts.
+/// Figure 1: arrivals in the resettlement country (if the scenario has one) and asylum
+/// applications in reporting hosts.
 #[derive(Clone, Debug)]
 pub struct ArrivalsFigure {
+    /// Title, naming only what the lines show.
+    pub title: String,
     /// Arrivals, then applications (either may be missing from a scenario).
     pub lines: Vec<Line>,
 }
@@ -196,10 +209,12 @@ pub struct ArrivalsFigure {
 /// One row of the heatmap.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HeatRow {
-    /// Place.
+    /// Place, or for the others row its label (e.g. `75 others`).
     pub place: String,
-    /// Refugees plus asylum-seekers per year (absent: not reported).
+    /// Refugees plus asylum-seekers per year of the run (absent: not reported).
     pub values: BTreeMap<i32, f64>,
+    /// Places summed into this row: 0 for a place's own row.
+    pub folded: usize,
 }
 
 impl HeatRow {
@@ -209,14 +224,21 @@ impl HeatRow {
     }
 }
 
-/// Figure 2: host × year presence, observed and simulated.
+/// Figure 2: host × year presence, observed and simulated, on the same rows.
 #[derive(Clone, Debug)]
 pub struct HeatmapFigure {
-    /// Observed rows (every place the observed record names), largest peak first.
+    /// Row labels from the top: the [`MAX_HEAT_ROWS`] largest places (observed peak in the run's
+    /// years, or the simulated peak for a place the record does not name), then the others
+    /// row if places were folded into it.
+    pub rows: Vec<String>,
+    /// Observed rows, a subset of `rows` in the same order (the others row sums the folded
+    /// places' observed values year by year).
     pub observed: Vec<HeatRow>,
-    /// Simulated rows (the run's hosts, median across replicates), in the same order where
-    /// the place is observed too.
+    /// Simulated rows (median across replicates), a subset of `rows` in the same order (the
+    /// others row is the median of each replicate's sum over the folded places).
     pub simulated: Vec<HeatRow>,
+    /// Places folded into the others row, largest first (empty: every place has its row).
+    pub folded: Vec<String>,
 }
 
 /// Figure 3: one panel per main host.
@@ -242,7 +264,9 @@ pub struct Unobservable {
 /// Figure 4: the unobservables.
 #[derive(Clone, Debug)]
 pub struct UnobservablesFigure {
-    /// Hiding in transit, repatriations, onward departures.
+    /// Hiding in transit and repatriations (if the scenario has transit places), onward
+    /// departures from the resettlement country (if it has one), departures from hosts (if it
+    /// declares them); never a panel the scenario's structure leaves empty.
     pub panels: Vec<Unobservable>,
 }
 
@@ -288,9 +312,9 @@ impl PlotData {
             place_names,
             years,
             arrivals: arrivals(&names, reps, obs),
-            heatmap: heatmap(&names, reps, obs),
-            hosts: hosts(&names, reps, obs),
-            unobservables: unobservables(reps),
+            heatmap: heatmap(&names, reps, obs, years),
+            hosts: hosts(&names, reps, obs, years),
+            unobservables: unobservables(&names, reps),
         }
     }
 }
@@ -318,21 +342,40 @@ fn arrivals(names: &Names, reps: &Replicates, obs: &Observed) -> ArrivalsFigure 
             )),
         });
     }
-    ArrivalsFigure { lines }
+    let title = match (&names.arrivals, &names.applications) {
+        (Some(_), Some(_)) => {
+            "Arrivals in the resettlement country and asylum applications elsewhere"
+        }
+        (Some(_), None) => "Arrivals in the resettlement country",
+        (None, Some(_)) => {
+            "Asylum applications in the modelled hosts and in all reporting countries"
+        }
+        (None, None) => "No arrivals in a resettlement country or asylum applications declared",
+    };
+    ArrivalsFigure {
+        title: title.to_string(),
+        lines,
+    }
 }
 
-/// Refugees plus asylum-seekers per observed place and year.
-fn observed_stocks(names: &Names, obs: &Observed) -> BTreeMap<String, BTreeMap<i32, f64>> {
+/// Refugees plus asylum-seekers per observed place and year, in the run's `years` only (a
+/// record that starts decades before the run must not rank hosts by what it saw then).
+fn observed_stocks(
+    names: &Names,
+    obs: &Observed,
+    (first, last): (i32, i32),
+) -> BTreeMap<String, BTreeMap<i32, f64>> {
     let stocks = names.stocks();
     let mut out: BTreeMap<String, BTreeMap<i32, f64>> = BTreeMap::new();
     for (k, years) in &obs.series {
         if k.sex == "total" && stocks.contains(&k.series.as_str()) {
             let row = out.entry(k.place.clone()).or_default();
-            for (&y, p) in years {
+            for (&y, p) in years.range(first..=last) {
                 *row.entry(y).or_default() += p.value;
             }
         }
     }
+    out.retain(|_, row| !row.is_empty());
     out
 }
 
@@ -340,54 +383,97 @@ fn peak(values: &BTreeMap<i32, f64>) -> f64 {
     values.values().copied().fold(0.0, f64::max)
 }
 
-fn heatmap(names: &Names, reps: &Replicates, obs: &Observed) -> HeatmapFigure {
+fn heatmap(names: &Names, reps: &Replicates, obs: &Observed, years: (i32, i32)) -> HeatmapFigure {
     let stocks = names.stocks();
-    let mut observed: Vec<HeatRow> = observed_stocks(names, obs)
-        .into_iter()
-        .map(|(place, values)| HeatRow { place, values })
-        .collect();
-    observed.sort_by(|a, b| {
-        peak(&b.values)
-            .total_cmp(&peak(&a.values))
-            .then(a.place.cmp(&b.place))
-    });
-    let hosts: BTreeSet<String> = stocks.iter().flat_map(|s| reps.places(s)).collect();
-    let mut simulated: Vec<HeatRow> = hosts
+    let observed = observed_stocks(names, obs, years);
+    let median = |places: &[String]| -> BTreeMap<i32, f64> {
+        reps.band(&stocks, Some(places))
+            .into_iter()
+            .map(|(y, b)| (y, b.p50))
+            .collect()
+    };
+    let simulated: BTreeMap<String, BTreeMap<i32, f64>> = stocks
+        .iter()
+        .flat_map(|s| reps.places(s))
+        .collect::<BTreeSet<String>>()
         .into_iter()
         .map(|place| {
-            let values = reps
-                .band(&stocks, Some(std::slice::from_ref(&place)))
-                .into_iter()
-                .map(|(y, b)| (y, b.p50))
-                .collect();
-            HeatRow { place, values }
+            let values = median(std::slice::from_ref(&place));
+            (place, values)
         })
         .collect();
-    let rank = |p: &str| {
+    // One ranking for both panels: a place's size is its observed peak, or its simulated
+    // peak where the record does not name it.
+    let size = |p: &String| {
         observed
-            .iter()
-            .position(|r| r.place == p)
-            .unwrap_or(usize::MAX)
+            .get(p)
+            .or_else(|| simulated.get(p))
+            .map_or(0.0, peak)
     };
-    simulated.sort_by(|a, b| {
-        rank(&a.place)
-            .cmp(&rank(&b.place))
-            .then(peak(&b.values).total_cmp(&peak(&a.values)))
-            .then(a.place.cmp(&b.place))
-    });
+    let mut places: Vec<String> = observed.keys().chain(simulated.keys()).cloned().collect();
+    places.sort_by(|a, b| size(b).total_cmp(&size(a)).then(a.cmp(b)));
+    places.dedup();
+    // Folding a single place would hide it behind a label as long as its own.
+    let folded = if places.len() > MAX_HEAT_ROWS + 1 {
+        places.split_off(MAX_HEAT_ROWS)
+    } else {
+        Vec::new()
+    };
+    let row = |place: &String, values: &BTreeMap<i32, f64>| HeatRow {
+        place: place.clone(),
+        values: values.clone(),
+        folded: 0,
+    };
+    let mut obs_rows: Vec<HeatRow> = places
+        .iter()
+        .filter_map(|p| observed.get(p).map(|v| row(p, v)))
+        .collect();
+    let mut sim_rows: Vec<HeatRow> = places
+        .iter()
+        .filter_map(|p| simulated.get(p).map(|v| row(p, v)))
+        .collect();
+    let mut rows = places;
+    if !folded.is_empty() {
+        let label = format!("{} others", folded.len());
+        let others = |values: BTreeMap<i32, f64>| HeatRow {
+            place: label.clone(),
+            values,
+            folded: folded.len(),
+        };
+        let mut obs_sum: BTreeMap<i32, f64> = BTreeMap::new();
+        for v in folded.iter().filter_map(|p| observed.get(p)) {
+            for (&y, &x) in v {
+                *obs_sum.entry(y).or_default() += x;
+            }
+        }
+        if !obs_sum.is_empty() {
+            obs_rows.push(others(obs_sum));
+        }
+        let sim_folded: Vec<String> = folded
+            .iter()
+            .filter(|p| simulated.contains_key(*p))
+            .cloned()
+            .collect();
+        if !sim_folded.is_empty() {
+            sim_rows.push(others(median(&sim_folded)));
+        }
+        rows.push(label);
+    }
     HeatmapFigure {
-        observed,
-        simulated,
+        rows,
+        observed: obs_rows,
+        simulated: sim_rows,
+        folded,
     }
 }
 
-fn hosts(names: &Names, reps: &Replicates, obs: &Observed) -> HostsFigure {
+fn hosts(names: &Names, reps: &Replicates, obs: &Observed, years: (i32, i32)) -> HostsFigure {
     let (Some(refugees), applications) = (&names.refugees, &names.applications) else {
         return HostsFigure { hosts: Vec::new() };
     };
-    let observed = observed_stocks(names, obs);
-    // Main hosts as the seed's Figure 2 sees them: most years with more than 25 refugees and
-    // asylum-seekers, then most person-years.
+    let observed = observed_stocks(names, obs, years);
+    // Main hosts as the seed's Figure 2 sees them, in the run's years: most years with more
+    // than 25 refugees and asylum-seekers, then most person-years.
     let rank = |p: &String| {
         observed.get(p).map_or((0, 0.0), |v| {
             (
@@ -428,9 +514,13 @@ fn hosts(names: &Names, reps: &Replicates, obs: &Observed) -> HostsFigure {
     HostsFigure { hosts }
 }
 
-fn unobservables(reps: &Replicates) -> UnobservablesFigure {
+fn unobservables(names: &Names, reps: &Replicates) -> UnobservablesFigure {
     let panel = |series: &str, title: &str, unit: &str| {
         let places = reps.places(series);
+        if places.is_empty() {
+            return None;
+        }
+        let total = |m: &BTreeMap<i32, f64>| m.values().sum::<f64>();
         let mut by_place: Vec<(String, BTreeMap<i32, f64>)> = places
             .iter()
             .map(|p| {
@@ -441,35 +531,41 @@ fn unobservables(reps: &Replicates) -> UnobservablesFigure {
                     .collect();
                 (p.clone(), med)
             })
+            .filter(|(_, med)| total(med) > 0.0)
             .collect();
-        let total = |m: &BTreeMap<i32, f64>| m.values().sum::<f64>();
         by_place.sort_by(|a, b| total(&b.1).total_cmp(&total(&a.1)).then(a.0.cmp(&b.0)));
         by_place.truncate(MAX_PLACES);
-        Unobservable {
+        Some(Unobservable {
             title: title.to_string(),
             unit: unit.to_string(),
             total: reps.band(&[series], None),
             by_place,
-        }
+        })
     };
+    let mut panels = vec![
+        panel(
+            "hidden_in_transit",
+            "People hiding in transit places",
+            "persons at 31 December",
+        ),
+        panel(
+            "repatriations",
+            "Repatriations to the origin",
+            "persons per year",
+        ),
+    ];
+    if names.has_resettlement {
+        panels.push(panel(
+            "onward_departures",
+            "Onward departures from the resettlement country",
+            "persons per year",
+        ));
+    }
+    if let Some(series) = &names.host_departures {
+        panels.push(panel(series, "Departures from hosts", "persons per year"));
+    }
     UnobservablesFigure {
-        panels: vec![
-            panel(
-                "hidden_in_transit",
-                "People hiding in transit places",
-                "persons at 31 December",
-            ),
-            panel(
-                "repatriations",
-                "Repatriations to the origin",
-                "persons per year",
-            ),
-            panel(
-                "onward_departures",
-                "Onward departures from the resettlement country",
-                "persons per year",
-            ),
-        ],
+        panels: panels.into_iter().flatten().collect(),
     }
 }
 
@@ -544,6 +640,7 @@ mod tests {
         let row = |v: f64| HeatRow {
             place: "P".into(),
             values: [(2000, 3.0), (2001, v)].into(),
+            folded: 0,
         };
         assert!(row(26.0).sustained());
         assert!(!row(25.0).sustained());

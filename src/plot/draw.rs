@@ -22,6 +22,8 @@ const SIM2: RGBColor = RGBColor(214, 96, 10);
 const SUSTAINED: RGBColor = RGBColor(165, 15, 21);
 /// Seed Figure 2: at most 25 in every year (yellow).
 const SPORADIC: RGBColor = RGBColor(240, 190, 50);
+/// Figure 2's others row: the sum of the places without a row of their own (grey).
+const OTHERS: RGBColor = RGBColor(120, 120, 120);
 /// Lines for places within a total.
 const PLACE_COLOURS: [RGBColor; 6] = [
     RGBColor(27, 158, 119),
@@ -54,8 +56,8 @@ fn font(size: u32) -> TextStyle<'static> {
     (FAMILY, size).into_font().into()
 }
 
-/// Fills the area and writes the figure's title and, below it, the run it shows; returns the
-/// area below them.
+/// Fills the area and writes the figure's title and, below it, the run it shows (wrapped to
+/// the figure's width); returns the area below them.
 fn titled<DB: DrawingBackend>(
     area: &Area<DB>,
     title: &str,
@@ -63,17 +65,51 @@ fn titled<DB: DrawingBackend>(
 ) -> Result<Area<DB>, String> {
     use plotters::style::text_anchor::{HPos, Pos, VPos};
     area.fill(&WHITE).d()?;
-    let centre = area.dim_in_pixel().0 as i32 / 2;
+    let width = area.dim_in_pixel().0;
+    let centre = width as i32 / 2;
     let top = Pos::new(HPos::Center, VPos::Top);
     area.draw_text(title, &font(TITLE).pos(top), (centre, 24))
         .d()?;
-    area.draw_text(
-        &data.run_label,
-        &font(SUBTITLE).pos(top),
-        (centre, 24 + TITLE as i32 + 14),
-    )
-    .d()?;
-    Ok(area.split_vertically(24 + TITLE + 14 + SUBTITLE + 16).1)
+    let style = font(SUBTITLE);
+    let room = width.saturating_sub(120);
+    let lines = wrap(&data.run_label, |s| {
+        area.estimate_text_size(s, &style)
+            .is_ok_and(|(w, _)| w <= room)
+    });
+    let mut y = 24 + TITLE as i32 + 14;
+    for line in &lines {
+        area.draw_text(line, &style.pos(top), (centre, y)).d()?;
+        y += SUBTITLE as i32 + 8;
+    }
+    Ok(area.split_vertically(y as u32 + 8).1)
+}
+
+/// Wraps text that does not fit on one line: at each `; ` first, then greedily at spaces (a
+/// word too long for a line gets a line of its own).
+fn wrap(text: &str, fits: impl Fn(&str) -> bool) -> Vec<String> {
+    if fits(text) {
+        return vec![text.to_string()];
+    }
+    let mut lines: Vec<String> = Vec::new();
+    for clause in text.split_inclusive("; ") {
+        let mut line = String::new();
+        for word in clause.split_whitespace() {
+            let candidate = if line.is_empty() {
+                word.to_string()
+            } else {
+                format!("{line} {word}")
+            };
+            if line.is_empty() || fits(&candidate) {
+                line = candidate;
+            } else {
+                lines.push(std::mem::replace(&mut line, word.to_string()));
+            }
+        }
+        if !line.is_empty() {
+            lines.push(line);
+        }
+    }
+    lines
 }
 
 /// `12,345`
@@ -331,17 +367,13 @@ fn line_legend(line: &Line, colour: RGBColor) -> Vec<(Swatch, String)> {
 
 /// Figure 1.
 pub fn arrivals<DB: DrawingBackend>(data: &PlotData, root: &Area<DB>) -> Result<(), String> {
-    let area = titled(
-        root,
-        "Arrivals in the resettlement country and asylum applications elsewhere",
-        data,
-    )?;
-    let (h, _) = (area.dim_in_pixel().1, ());
-    let (body, foot) = area.split_vertically(h - 130);
+    let area = titled(root, &data.arrivals.title, data)?;
     let colours = [SIM, SIM2];
     let lines: Vec<(&Line, RGBColor)> = data.arrivals.lines.iter().zip(colours).collect();
+    let h = area.dim_in_pixel().1;
+    let (body, foot) = area.split_vertically(h - 65 * lines.len().max(1) as u32);
     time_chart(&body, "", data.years, "persons per year", &lines, FULL)?;
-    let rows = foot.split_evenly((2, 1));
+    let rows = foot.split_evenly((lines.len().max(1), 1));
     for ((line, colour), row) in lines.iter().zip(&rows) {
         footer(row, &line_legend(line, *colour))?;
     }
@@ -353,19 +385,8 @@ pub fn heatmap<DB: DrawingBackend>(data: &PlotData, root: &Area<DB>) -> Result<(
     let area = titled(root, "Refugees and asylum-seekers by host and year", data)?;
     let h = area.dim_in_pixel().1;
     let (body, foot) = area.split_vertically(h - 80);
-    // The same rows, in the same places, in both panels: observed places by peak, then
-    // places only the run has.
-    let mut places: Vec<&str> = data
-        .heatmap
-        .observed
-        .iter()
-        .map(|r| r.place.as_str())
-        .collect();
-    for r in &data.heatmap.simulated {
-        if !places.contains(&r.place.as_str()) {
-            places.push(&r.place);
-        }
-    }
+    // The same rows, in the same places, in both panels.
+    let places: Vec<&str> = data.heatmap.rows.iter().map(String::as_str).collect();
     let panels = body.split_evenly((1, 2));
     heat_panel(
         &panels[0],
@@ -381,23 +402,30 @@ pub fn heatmap<DB: DrawingBackend>(data: &PlotData, root: &Area<DB>) -> Result<(
         &places,
         &data.heatmap.simulated,
     )?;
-    footer(
-        &foot,
-        &[
-            (
-                Swatch::Cell(SUSTAINED),
-                "more than 25 in at least one year".to_string(),
+    let mut legend = vec![
+        (
+            Swatch::Cell(SUSTAINED),
+            "more than 25 in at least one year".to_string(),
+        ),
+        (
+            Swatch::Cell(SPORADIC),
+            "25 or fewer in every year".to_string(),
+        ),
+    ];
+    if !data.heatmap.folded.is_empty() {
+        legend.push((
+            Swatch::Cell(OTHERS),
+            format!(
+                "the {} smaller places together (above zero)",
+                data.heatmap.folded.len()
             ),
-            (
-                Swatch::Cell(SPORADIC),
-                "25 or fewer in every year".to_string(),
-            ),
-            (
-                Swatch::Cell(WHITE),
-                "blank: none, or not reported".to_string(),
-            ),
-        ],
-    )
+        ));
+    }
+    legend.push((
+        Swatch::Cell(WHITE),
+        "blank: none, or not reported".to_string(),
+    ));
+    footer(&foot, &legend)
 }
 
 fn heat_panel<DB: DrawingBackend>(
@@ -413,7 +441,11 @@ fn heat_panel<DB: DrawingBackend>(
         .margin(24)
         .caption(caption, font(CAPTION))
         .x_label_area_size(90)
-        .y_label_area_size(110)
+        .y_label_area_size(if places.iter().any(|p| p.len() > 4) {
+            170
+        } else {
+            110
+        })
         .build_cartesian_2d(x_range(years), -0.5..n as f64 - 0.5)
         .d()?;
     let names: Vec<String> = places.iter().map(|p| p.to_string()).collect();
@@ -451,7 +483,13 @@ fn heat_panel<DB: DrawingBackend>(
         let Some(row) = by_place.get(place) else {
             continue;
         };
-        let colour = if row.sustained() { SUSTAINED } else { SPORADIC };
+        let colour = if row.folded > 0 {
+            OTHERS
+        } else if row.sustained() {
+            SUSTAINED
+        } else {
+            SPORADIC
+        };
         chart
             .draw_series(
                 row.values
@@ -490,10 +528,7 @@ pub fn hosts<DB: DrawingBackend>(data: &PlotData, root: &Area<DB>) -> Result<(),
     let rows = n.div_ceil(cols);
     let panels = body.split_evenly((rows, cols));
     for ((place, refugees, applications), panel) in data.hosts.hosts.iter().zip(&panels) {
-        let caption = match data.place_names.get(place) {
-            Some(name) if !name.is_empty() => format!("{place} — {name}"),
-            _ => place.clone(),
-        };
+        let caption = panel_caption(panel, place, data.place_names.get(place))?;
         time_chart(
             panel,
             &caption,
@@ -517,6 +552,28 @@ pub fn hosts<DB: DrawingBackend>(data: &PlotData, root: &Area<DB>) -> Result<(),
         "lines: simulated median; bands: 90% of replicates".to_string(),
     ));
     footer(&foot, &items)
+}
+
+/// `DEU — Germany`, without the name's parenthesis, or the id alone, if the panel is too narrow.
+fn panel_caption<DB: DrawingBackend>(
+    panel: &Area<DB>,
+    place: &str,
+    name: Option<&String>,
+) -> Result<String, String> {
+    let Some(name) = name.filter(|n| !n.is_empty()) else {
+        return Ok(place.to_string());
+    };
+    let room = panel.dim_in_pixel().0.saturating_sub(60);
+    let short = name.split(" (").next().unwrap_or(name);
+    for caption in [format!("{place} — {name}"), format!("{place} — {short}")] {
+        let (w, _) = panel
+            .estimate_text_size(&caption, &font(PANEL.caption))
+            .d()?;
+        if w <= room {
+            return Ok(caption);
+        }
+    }
+    Ok(place.to_string())
 }
 
 /// Figure 4.
@@ -582,24 +639,47 @@ pub fn unobservables<DB: DrawingBackend>(data: &PlotData, root: &Area<DB>) -> Re
                 .d()?;
         }
     }
-    footer(
-        &foot,
-        &[
-            (
-                Swatch::Band(SIM),
-                "total over places: simulated median, 90% band".to_string(),
-            ),
-            (
-                Swatch::Line(PLACE_COLOURS[0]),
-                format!("median by place (the {MAX_PLACES} largest)"),
-            ),
-        ],
-    )
+    if data.unobservables.panels.is_empty() {
+        return footer(
+            &foot,
+            &[(Swatch::Text, "no unobservable series in this run".into())],
+        );
+    }
+    let mut legend = vec![(
+        Swatch::Band(SIM),
+        "total over places: simulated median, 90% band".to_string(),
+    )];
+    if data
+        .unobservables
+        .panels
+        .iter()
+        .any(|u| u.by_place.len() > 1)
+    {
+        legend.push((
+            Swatch::Line(PLACE_COLOURS[0]),
+            format!("median by place (the {MAX_PLACES} largest)"),
+        ));
+    }
+    footer(&foot, &legend)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::thousands;
+    use super::{thousands, wrap};
+
+    #[test]
+    fn long_subtitles_wrap_at_spaces_within_the_width() {
+        let fits = |s: &str| s.len() <= 10;
+        assert_eq!(wrap("aaa bbb ccc ddd", fits), ["aaa bbb", "ccc ddd"]);
+        assert_eq!(wrap("short", fits), ["short"]);
+        assert_eq!(wrap("a b; c d", fits), ["a b; c d"], "fits: one line");
+        assert_eq!(wrap("a b; c d e f g", fits), ["a b;", "c d e f g"]);
+        assert_eq!(
+            wrap("averyveryverylongword x", fits),
+            ["averyveryverylongword", "x"]
+        );
+        assert_eq!(wrap("", fits), [""]);
+    }
 
     #[test]
     fn axis_numbers_are_grouped_by_thousands() {

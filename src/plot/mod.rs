@@ -3,10 +3,10 @@
 //!
 //! | file | figure |
 //! |---|---|
-//! | `figure1-arrivals-applications` | seed Figure 1: arrivals in the resettlement country and asylum applications in reporting hosts per year; simulated median and 90% band, observed points |
-//! | `figure2-hosts-by-year` | seed Figure 2: host × year presence of refugees and asylum-seekers, shaded by whether the host ever had more than 25; observed and simulated side by side |
-//! | `figure3-main-hosts` | one panel per main host (largest observed stocks): refugee stock and asylum applications, simulated band against observed |
-//! | `figure4-unobservables` | people hiding in transit places, repatriations, onward departures: simulated only |
+//! | `figure1-arrivals-applications` | seed Figure 1: arrivals in the resettlement country (when the scenario has one) and asylum applications in reporting hosts per year; simulated median and 90% band, observed points |
+//! | `figure2-hosts-by-year` | seed Figure 2: host × year presence of refugees and asylum-seekers, shaded by whether the host ever had more than 25; observed and simulated side by side; the largest places have a row each, the rest one "others" row |
+//! | `figure3-main-hosts` | one panel per main host (largest observed stocks in the run's years): refugee stock and asylum applications, simulated band against observed |
+//! | `figure4-unobservables` | people hiding in transit places, repatriations, onward departures from the resettlement country, departures from hosts: simulated only; a panel only where the scenario has the places (and series) behind it |
 //! | `posterior-marginals` | a calibration's marginal posteriors (weighted histograms) against their priors |
 //!
 //! Text is drawn with a font embedded in the binary (module `font`); this module exists only with
@@ -18,6 +18,7 @@ mod font;
 pub mod posterior;
 
 use std::fmt;
+use std::path::{Component, Path, PathBuf};
 
 use plotters::prelude::*;
 
@@ -191,6 +192,48 @@ pub fn render_marginals(data: &posterior::Marginals, format: Format) -> Result<V
     )
 }
 
+/// The observed sources as a figure's subtitle names them: paths cleaned of `..` steps, and
+/// files of one folder named once with the folder (`a.csv, b.csv and c.csv in data/x`).
+pub fn sources_label(paths: &[PathBuf]) -> String {
+    let clean: Vec<PathBuf> = paths.iter().map(|p| lexical(p)).collect();
+    let parent = |p: &PathBuf| p.parent().map(Path::to_path_buf).unwrap_or_default();
+    let one_folder = clean.len() > 1
+        && clean.iter().all(|p| p.file_name().is_some())
+        && clean.iter().all(|p| parent(p) == parent(&clean[0]));
+    if !one_folder {
+        let all: Vec<String> = clean.iter().map(|p| p.display().to_string()).collect();
+        return all.join(", ");
+    }
+    let names: Vec<String> = clean
+        .iter()
+        .filter_map(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
+    let (last, rest) = names.split_last().expect("more than one path");
+    let folder = parent(&clean[0]);
+    let folder = if folder.as_os_str().is_empty() {
+        ".".to_string()
+    } else {
+        folder.display().to_string()
+    };
+    format!("{} and {last} in {folder}", rest.join(", "))
+}
+
+/// `scenarios/../data/x.csv` → `data/x.csv` (no file system access; a leading `..` stays).
+fn lexical(path: &Path) -> PathBuf {
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out.iter().collect()
+}
+
 fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, w, h);
@@ -200,4 +243,33 @@ fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> Result<Vec<u8>, String> {
     writer.write_image_data(rgb).map_err(|e| e.to_string())?;
     writer.finish().map_err(|e| e.to_string())?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_of_one_folder_are_named_once_with_the_folder() {
+        let p = |s: &str| PathBuf::from(s);
+        assert_eq!(
+            sources_label(&[
+                p("scenarios/../data/unhcr-layout/population_eri.csv"),
+                p("scenarios/../data/unhcr-layout/asylum_applications_eri.csv"),
+                p("scenarios/../data/unhcr-layout/asylum_decisions_eri.csv"),
+            ]),
+            "population_eri.csv, asylum_applications_eri.csv and asylum_decisions_eri.csv in \
+             data/unhcr-layout"
+        );
+        assert_eq!(sources_label(&[p("data/observed")]), "data/observed");
+        assert_eq!(
+            sources_label(&[p("a/x.csv"), p("./b/y.csv")]),
+            "a/x.csv, b/y.csv"
+        );
+        assert_eq!(
+            sources_label(&[p("x.csv"), p("y.csv")]),
+            "x.csv and y.csv in ."
+        );
+        assert_eq!(lexical(&p("../a/./b/../c")), p("../a/c"));
+    }
 }

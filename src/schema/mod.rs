@@ -10,7 +10,6 @@
 //! removed, so unknown keys are still refused.
 
 mod keys;
-mod sweep;
 
 pub use keys::{Key, keys, matches};
 
@@ -60,7 +59,10 @@ pub fn schema(kind: Kind) -> Value {
     let (mut root, title) = match kind {
         Kind::Scenario => (scenario(), "diaspora scenario"),
         Kind::Calibration => (generate::<RawCalibration>(), "diaspora calibration file"),
-        Kind::Sweep => (generate::<sweep::Design>(), "diaspora sweep design"),
+        Kind::Sweep => (
+            generate::<crate::sweep::design::RawDesign>(),
+            "diaspora sweep design",
+        ),
     };
     if let Some(o) = root.as_object_mut() {
         o.insert("title".into(), Value::String(title.into()));

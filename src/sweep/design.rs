@@ -9,13 +9,14 @@
 
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use toml::{Table, Value};
 
 use crate::scenario::{Location, ScenarioError, SourceFile, Sources, deserialize};
 
 /// How the points of a sweep are chosen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// Every combination of the parameters' levels or values (the first parameter varies
@@ -42,7 +43,7 @@ impl Method {
 }
 
 /// What each run contributes to `results.csv`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Outputs {
     /// Fit metrics against the observed data only.
@@ -63,7 +64,7 @@ impl Outputs {
 }
 
 /// Spacing of a range.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Scale {
     /// Uniform in the value.
@@ -74,7 +75,7 @@ pub enum Scale {
 }
 
 /// The file as written.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDesign {
     /// Scenario file, relative to the design file.
@@ -108,7 +109,7 @@ pub struct RawDesign {
 }
 
 /// One `[[parameters]]` entry as written.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawParameter {
     /// Scenario key path, as for `--set`.
@@ -122,7 +123,19 @@ pub struct RawParameter {
     /// Levels of a range on a grid (ends included).
     pub levels: Option<i64>,
     /// Explicit values (numbers or booleans).
+    #[schemars(with = "Option<Vec<SweptValue>>")]
     pub values: Option<Vec<Value>>,
+}
+
+/// A swept value as the schema describes it (the parser reads any TOML value and checks it).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum SweptValue {
+    /// A number.
+    Number(f64),
+    /// A boolean (e.g. an event switched on or off).
+    Bool(bool),
 }
 
 /// The values a parameter takes.

@@ -1,7 +1,10 @@
-//! Running all replicates of a scenario and collecting their output rows.
+//! Running all replicates of a scenario and collecting their output rows — of one parameter
+//! set, or of one parameter set per replicate (a posterior's draws).
 
 use std::sync::Arc;
 use std::time::Instant;
+
+use rayon::prelude::*;
 
 use crate::engine::{EngineError, RunStats, Simulation};
 use crate::observe::{Plan, Recorder, Row};
@@ -49,6 +52,38 @@ pub fn run(scenario: &Scenario) -> Result<EnsembleResult, EngineError> {
         .into_iter()
         .map(|(rec, stats)| (rec.rows, stats))
         .unzip();
+    Ok(EnsembleResult {
+        plan,
+        replicates,
+        stats,
+        seconds,
+    })
+}
+
+/// Runs replicate `k` of `models[assign[k]]` for `k` in `0..assign.len()`, with master seed
+/// `seed`, on the current rayon pool, recording the series of `plan` (which every model must
+/// share: parameters change values, not series). Replicate `k` draws the same random numbers
+/// whichever model it runs, so two calls with the same seed and assignment are paired
+/// replicate by replicate.
+pub fn run_assigned(
+    models: &[Scenario],
+    assign: &[usize],
+    seed: u64,
+    plan: Arc<Plan>,
+) -> Result<EnsembleResult, EngineError> {
+    let start = Instant::now();
+    let results: Vec<(Vec<Row>, RunStats)> = assign
+        .par_iter()
+        .enumerate()
+        .with_max_len(1)
+        .map(|(k, &m)| {
+            let mut rec = Recorder::new(plan.clone());
+            let stats = Simulation::new(&models[m].model).run(seed, k as u32, &mut rec)?;
+            Ok((rec.rows, stats))
+        })
+        .collect::<Result<_, EngineError>>()?;
+    let seconds = start.elapsed().as_secs_f64();
+    let (replicates, stats) = results.into_iter().unzip();
     Ok(EnsembleResult {
         plan,
         replicates,

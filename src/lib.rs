@@ -13,13 +13,15 @@
 //!
 //! `sweep` sits on top: a design file expanded into a plan of runs (each a scenario with
 //! overrides and a seed), run in shards on a laptop or a Slurm job array, fitted with `compare`
-//! and merged into one results file.
+//! and merged into one results file; `sensitivity` computes Morris and Sobol indices from a
+//! merged sweep, and `contrast` pairs two runs replicate by replicate.
 //!
 //! The engine never imports `scenario`, `observe`, `output` or `compare`; the command-line
 //! interface lives in the binary (`src/cli/`) and is the only place that prints or exits.
 
 pub mod calibrate;
 pub mod compare;
+pub mod contrast;
 pub mod engine;
 pub mod ensemble;
 pub mod input;
@@ -30,4 +32,5 @@ pub mod output;
 pub mod plot;
 pub mod scenario;
 pub mod schema;
+pub mod sensitivity;
 pub mod sweep;

@@ -6,7 +6,9 @@
 //!   distance;
 //! * `smc` — the sampler: one generation at a time, no I/O, thread-count independent;
 //! * `output` — checkpoints, `posterior.csv`, `history.csv`, `posterior_summary.csv`, the
-//!   calibrated scenario and the posterior-predictive run.
+//!   calibrated scenario and the posterior-predictive run;
+//! * `posterior` — a finished calibration's `posterior.csv` read back, and draws from it by
+//!   weight (for `diaspora run --posterior`).
 //!
 //! The executor ([`calibrate`]) owns the loop: it asks the sampler for generations, checks the
 //! stopping rules, writes a checkpoint after every generation (so `--resume` continues a killed
@@ -14,6 +16,7 @@
 
 pub mod config;
 pub mod output;
+pub mod posterior;
 pub mod prior;
 pub mod problem;
 pub mod smc;

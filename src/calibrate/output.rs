@@ -24,7 +24,8 @@ use crate::engine::rng::{from_key, mix_key};
 use crate::engine::{RunStats, Simulation};
 use crate::observe::{Plan, Recorder, Row};
 use crate::output::{
-    Manifest, fmt_value, quantile, series_csv, summarise, summary_csv, write_files,
+    Manifest, PosteriorDraws, fmt_value, quantile, series_csv, summarise, summary_csv,
+    write_files,
 };
 
 fn io(dir: &Path, e: impl std::fmt::Display) -> CalibrationError {
@@ -424,6 +425,14 @@ fn write_predictive(
         .iter()
         .map(|p| p.display().to_string())
         .collect(),
+        posterior: Some(PosteriorDraws {
+            calibration: dir.parent().unwrap_or(dir).display().to_string(),
+            posterior_hash: blake3::hash(&posterior_csv(problem, state))
+                .to_hex()
+                .to_string(),
+            draws,
+            particles: results.iter().map(|r| r.0).collect(),
+        }),
     };
     let manifest = toml::to_string(&manifest).map_err(|e| io(dir, e))?;
     write_files(

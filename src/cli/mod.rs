@@ -12,11 +12,13 @@ macro_rules! say {
 
 mod calibrate;
 mod compare;
+mod contrast;
 mod keys;
 mod manual;
 mod plot;
 mod run;
 mod schema;
+mod sensitivity;
 mod sweep;
 mod validate;
 
@@ -57,6 +59,10 @@ enum Command {
     Completions(manual::CompletionsArgs),
     /// Print the manual page (roff), or write one page per command with --dir.
     Man(manual::ManArgs),
+    /// Morris or Sobol sensitivity indices of a merged sweep: DIR/sensitivity.csv and a table.
+    Sensitivity(sensitivity::SensitivityArgs),
+    /// Paired differences of two runs (B − A, replicate by replicate): contrast.csv and totals.
+    Contrast(contrast::ContrastArgs),
 }
 
 /// Scenario file plus overrides, shared by commands that read a scenario.
@@ -129,6 +135,8 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Schema(a) => schema::print(a),
         Command::Completions(a) => manual::completions(a),
         Command::Man(a) => manual::man(a),
+        Command::Sensitivity(a) => sensitivity::sensitivity(a),
+        Command::Contrast(a) => contrast::contrast(a),
     }
 }
 

@@ -12,7 +12,8 @@ use super::compare::ObservedArgs;
 
 #[derive(Args, Debug)]
 pub struct PlotArgs {
-    /// Output folder of `diaspora run` (holds series.csv, scenario.toml and manifest.toml).
+    /// Output folder of `diaspora run`, a calibration folder, a contrast folder, or an analysed
+    /// sweep folder (after `diaspora sensitivity`).
     run_dir: PathBuf,
     #[command(flatten)]
     observed: ObservedArgs,
@@ -31,29 +32,33 @@ enum ImageFormat {
 }
 
 #[cfg(feature = "plot")]
-pub fn plot(mut args: PlotArgs) -> Result<(), CliError> {
-    use anyhow::Context;
-    use diaspora::plot::{self, Format, posterior::Marginals};
+impl From<ImageFormat> for diaspora::plot::Format {
+    fn from(f: ImageFormat) -> Self {
+        match f {
+            ImageFormat::Png => diaspora::plot::Format::Png,
+            ImageFormat::Svg => diaspora::plot::Format::Svg,
+        }
+    }
+}
 
-    if !args.run_dir.join("posterior.csv").exists() {
+#[cfg(feature = "plot")]
+pub fn plot(mut args: PlotArgs) -> Result<(), CliError> {
+    use diaspora::plot::{self, posterior::Marginals};
+
+    let folder = &args.run_dir;
+    if folder.join("contrast.csv").exists() {
+        return plot_contrast(&args);
+    }
+    if folder.join("plan.csv").exists() {
+        return plot_sensitivity(&args);
+    }
+    if !folder.join("posterior.csv").exists() {
         return plot_run(args);
     }
-    let format = match args.format {
-        ImageFormat::Png => Format::Png,
-        ImageFormat::Svg => Format::Svg,
-    };
     let marginals = Marginals::read(&args.run_dir).map_err(CliError::Input)?;
-    let bytes =
-        plot::render_marginals(&marginals, format).map_err(|e| CliError::Failure(e.into()))?;
-    let dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| args.run_dir.join("figures"));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let path = dir.join(format!("{}.{format}", plot::posterior::STEM));
-    diaspora::output::write_atomic(&path, &bytes)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    say!("wrote {}", path.display());
+    let bytes = plot::render_marginals(&marginals, args.format.into())
+        .map_err(|e| CliError::Failure(e.into()))?;
+    let dir = write_figure(&args, plot::posterior::STEM, &bytes)?;
     let predictive = args.run_dir.join("predictive");
     if predictive.join("series.csv").exists() {
         args.run_dir = predictive;
@@ -63,12 +68,71 @@ pub fn plot(mut args: PlotArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Writes one figure `STEM.FORMAT` into the figures folder (created); returns the folder.
+#[cfg(feature = "plot")]
+fn write_figure(args: &PlotArgs, stem: &str, bytes: &[u8]) -> Result<PathBuf, CliError> {
+    use anyhow::Context;
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.run_dir.join("figures"));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let format: diaspora::plot::Format = args.format.into();
+    let path = dir.join(format!("{stem}.{format}"));
+    diaspora::output::write_atomic(&path, bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    say!("wrote {}", path.display());
+    Ok(dir)
+}
+
+/// The figure of a contrast folder: each series' difference over time with its 90% band.
+#[cfg(feature = "plot")]
+fn plot_contrast(args: &PlotArgs) -> Result<(), CliError> {
+    use diaspora::contrast::table;
+    use diaspora::plot::{self, contrast::ContrastFigure};
+    let csv = args.run_dir.join("contrast.csv");
+    let rows = table::read(&csv).map_err(|e| CliError::Input(e.to_string()))?;
+    let data = ContrastFigure::new(format!("{}", args.run_dir.display()), &rows);
+    let bytes = plot::render_contrast(&data, args.format.into())
+        .map_err(|e| CliError::Failure(e.into()))?;
+    write_figure(args, plot::contrast::STEM, &bytes)?;
+    Ok(())
+}
+
+/// The figure of an analysed sweep folder: μ* against σ (Morris) or the Sobol bars.
+#[cfg(feature = "plot")]
+fn plot_sensitivity(args: &PlotArgs) -> Result<(), CliError> {
+    use diaspora::plot::{self, sensitivity::Sensitivity};
+    use diaspora::sensitivity::table;
+    let csv = args.run_dir.join("sensitivity.csv");
+    if !csv.exists() {
+        return Err(CliError::Input(format!(
+            "{}: a sweep folder without sensitivity.csv: run `diaspora sensitivity {}` first \
+             (figures of a sweep are drawn from its Morris or Sobol analysis)",
+            args.run_dir.display(),
+            args.run_dir.display()
+        )));
+    }
+    let rows = table::read(&csv).map_err(|e| CliError::Input(e.to_string()))?;
+    let data = Sensitivity::new(format!("sweep {}", args.run_dir.display()), &rows);
+    if data.is_empty() {
+        return Err(CliError::Input(format!(
+            "{}: no indices to draw",
+            csv.display()
+        )));
+    }
+    let bytes = plot::render_sensitivity(&data, args.format.into())
+        .map_err(|e| CliError::Failure(e.into()))?;
+    write_figure(args, data.stem(), &bytes)?;
+    Ok(())
+}
+
 /// The figures of a run directory.
 #[cfg(feature = "plot")]
 fn plot_run(args: PlotArgs) -> Result<(), CliError> {
     use anyhow::Context;
     use diaspora::output;
-    use diaspora::plot::{self, Format, PlotData, data::Replicates};
+    use diaspora::plot::{self, PlotData, data::Replicates};
 
     use super::compare::{RunDir, input};
 
@@ -91,11 +155,7 @@ fn plot_run(args: PlotArgs) -> Result<(), CliError> {
         plot::sources_label(&run.sources(&args.observed))
     );
     let data = PlotData::new(label, names, &run.scenario.observation, &reps, &obs);
-    let format = match args.format {
-        ImageFormat::Png => Format::Png,
-        ImageFormat::Svg => Format::Svg,
-    };
-    let figures = plot::render_all(&data, format).map_err(|e| CliError::Failure(e.into()))?;
+    let figures = plot::render_all(&data, args.format.into()).map_err(|e| CliError::Failure(e.into()))?;
     let dir = args.out.unwrap_or_else(|| run.dir.join("figures"));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for (name, bytes) in &figures {

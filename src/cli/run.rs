@@ -1,14 +1,19 @@
-//! `diaspora run`: simulate a scenario's replicates and write the run directory.
+//! `diaspora run`: simulate a scenario's replicates and write the run directory; with
+//! `--posterior`, each replicate runs a parameter set drawn from a calibration's posterior.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use diaspora::calibrate::posterior::Posterior;
 use diaspora::ensemble::{self, EnsembleResult};
-use diaspora::observe::Sex;
-use diaspora::output::{self, Manifest};
-use diaspora::scenario::{Override, Scenario};
+use diaspora::observe::{Plan, Sex};
+use diaspora::output::{self, Manifest, PosteriorDraws};
+use diaspora::scenario::{Override, Scenario, Template};
 
 use super::{CliError, ScenarioArgs, pool};
 
@@ -35,6 +40,14 @@ pub struct RunArgs {
     /// `compare` and `plot` read either).
     #[arg(long, value_enum, default_value_t = TableFormat::Csv)]
     format: TableFormat,
+    /// A calibration's output folder: each replicate runs a parameter set drawn from its
+    /// posterior.csv by weight (seeded by the run's seed).
+    #[arg(long, value_name = "CALIBRATION_DIR")]
+    posterior: Option<PathBuf>,
+    /// With --posterior: the number of parameter draws; replicate k uses draw k mod N
+    /// [default: one draw per replicate].
+    #[arg(long, value_name = "N", requires = "posterior")]
+    draws: Option<u32>,
 }
 
 /// How `series` and `summary` are written.
@@ -64,6 +77,16 @@ impl TableFormat {
     }
 }
 
+/// The parameter draws of a run with `--posterior`.
+struct Draws {
+    posterior: Posterior,
+    dir: PathBuf,
+    /// Particle of each draw.
+    particles: Vec<usize>,
+    /// Draw of each replicate.
+    assign: Vec<usize>,
+}
+
 pub fn run(args: RunArgs) -> Result<(), CliError> {
     let mut overrides = args.scenario.overrides()?;
     if let Some(seed) = args.seed {
@@ -77,18 +100,39 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
     if let Some(r) = args.replicates {
         overrides.push(Override::integer("run.replicates", i64::from(r)));
     }
-    let scenario = Scenario::load(&args.scenario.scenario, &overrides)?;
+    let template = Template::read(&args.scenario.scenario)?;
+    let scenario = template.instantiate(&overrides)?;
     let pool = pool(args.threads)?;
     let threads = pool.current_num_threads();
-    let result = pool
-        .install(|| ensemble::run(&scenario))
-        .context("the run failed; nothing was written")?;
+    let draws = match &args.posterior {
+        Some(dir) => Some(draws(dir, args.draws, &scenario, &args.scenario.set)?),
+        None => None,
+    };
+    let result = match &draws {
+        None => pool.install(|| ensemble::run(&scenario)),
+        Some(d) => {
+            let models = pool.install(|| draw_scenarios(&template, &overrides, d))?;
+            let plan = Arc::new(Plan::new(scenario.observation.clone()));
+            pool.install(|| ensemble::run_assigned(&models, &d.assign, scenario.run.seed, plan))
+        }
+    }
+    .context("the run failed; nothing was written")?;
 
     let dir = args
         .out
         .clone()
         .unwrap_or_else(|| Path::new("output").join(&scenario.name));
-    let files = render(&scenario, &result, threads, &args.scenario.set, args.format)?;
+    let mut files = render(
+        &scenario,
+        &result,
+        threads,
+        &args.scenario.set,
+        args.format,
+        draws.as_ref(),
+    )?;
+    if let Some(d) = &draws {
+        files.push(("draws.csv", draws_csv(d)));
+    }
     output::write_files(&dir, &files)
         .with_context(|| format!("cannot write to {}", dir.display()))?;
     // A table of the other format left by an earlier run would be read in place of this one.
@@ -109,10 +153,22 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         total.agent_months as f64 / 1e6,
         result.seconds
     );
+    if let Some(d) = &draws {
+        let distinct: std::collections::BTreeSet<usize> = d.particles.iter().copied().collect();
+        say!(
+            "parameters: {} draw(s) from {} ({} distinct particle(s) of {}), replicate k uses draw k mod {}",
+            d.particles.len(),
+            d.posterior.file.display(),
+            distinct.len(),
+            d.posterior.weights.len(),
+            d.particles.len()
+        );
+    }
     let ext = args.format.extension();
     say!(
-        "wrote {}/{{series.{ext}, summary.{ext}, manifest.toml, scenario.toml}}",
-        dir.display()
+        "wrote {}/{{series.{ext}, summary.{ext}, manifest.toml, scenario.toml{}}}",
+        dir.display(),
+        if draws.is_some() { ", draws.csv" } else { "" }
     );
     print_headline(&scenario, &result, &args.observed);
     Ok(())
@@ -125,6 +181,7 @@ fn render(
     threads: usize,
     sets: &[String],
     format: TableFormat,
+    draws: Option<&Draws>,
 ) -> Result<Vec<(&'static str, Vec<u8>)>, CliError> {
     let layout = &result.plan.layout;
     let reps = result.numbered();
@@ -171,6 +228,12 @@ fn render(
             .map(|p| p.display().to_string())
             .collect(),
         command: std::env::args().collect::<Vec<_>>().join(" "),
+        posterior: draws.map(|d| PosteriorDraws {
+            calibration: d.dir.display().to_string(),
+            posterior_hash: d.posterior.hash.clone(),
+            draws: d.particles.len() as u32,
+            particles: d.particles.clone(),
+        }),
     };
     let manifest = toml::to_string(&manifest).map_err(|e| CliError::Failure(e.into()))?;
     Ok(vec![
@@ -179,6 +242,86 @@ fn render(
         ("manifest.toml", manifest.into_bytes()),
         ("scenario.toml", scenario.resolved.clone().into_bytes()),
     ])
+}
+
+/// Reads the posterior and draws its particles: `n` draws (default one per replicate) seeded
+/// by the run's seed. A `--set` of a path the posterior sets is refused (which would win is
+/// not obvious).
+fn draws(
+    dir: &Path,
+    n: Option<u32>,
+    scenario: &Scenario,
+    sets: &[String],
+) -> Result<Draws, CliError> {
+    let posterior = Posterior::read(dir).map_err(|e| CliError::Input(e.to_string()))?;
+    let replicates = scenario.run.replicates;
+    let n = n.unwrap_or(replicates);
+    if n == 0 || n > replicates {
+        return Err(CliError::Input(format!(
+            "--draws: expected 1 to {replicates} (the replicates), found {n}"
+        )));
+    }
+    for s in sets {
+        let path = s.split_once('=').map_or(s.as_str(), |p| p.0).trim();
+        if posterior.parameters.iter().any(|p| p == path) {
+            return Err(CliError::Input(format!(
+                "--set {s}: `{path}` is drawn from {}: remove the --set, or run without --posterior",
+                posterior.file.display()
+            )));
+        }
+    }
+    let particles = (0..n)
+        .map(|d| posterior.draw(scenario.run.seed, d))
+        .collect();
+    let assign = (0..replicates as usize).map(|k| k % n as usize).collect();
+    Ok(Draws {
+        posterior,
+        dir: dir.to_path_buf(),
+        particles,
+        assign,
+    })
+}
+
+/// The scenario of every draw: the run's overrides, then the particle's values.
+fn draw_scenarios(
+    template: &Template,
+    overrides: &[Override],
+    d: &Draws,
+) -> Result<Vec<Scenario>, CliError> {
+    use rayon::prelude::*;
+    d.particles
+        .par_iter()
+        .enumerate()
+        .map(|(i, &j)| {
+            let mut o = overrides.to_vec();
+            o.extend(d.posterior.overrides(j));
+            template.instantiate(&o).map_err(|e| {
+                CliError::Input(format!(
+                    "{}: draw {i} (particle {j}): {e}",
+                    d.posterior.file.display()
+                ))
+            })
+        })
+        .collect()
+}
+
+/// `draws.csv`: `replicate,draw,particle,<parameter paths…>`.
+fn draws_csv(d: &Draws) -> Vec<u8> {
+    let mut out = String::from("replicate,draw,particle");
+    for p in &d.posterior.parameters {
+        let _ = write!(out, ",{p}");
+    }
+    out.push('\n');
+    for (k, &draw) in d.assign.iter().enumerate() {
+        let j = d.particles[draw];
+        let _ = write!(out, "{k},{draw},{j}");
+        for &v in &d.posterior.values[j] {
+            out.push(',');
+            output::fmt_value(&mut out, v);
+        }
+        out.push('\n');
+    }
+    out.into_bytes()
 }
 
 /// Prints simulated (median, 90% band) against observed for the first declared arrivals series.

@@ -335,6 +335,39 @@ impl Plan {
         })
     }
 
+    /// The places a series is reported at (place ids in output order, or `ALL`) and whether it
+    /// also has female and male rows; `None` if the run does not produce the series.
+    pub fn series_places(&self, series: &str) -> Option<(Vec<&str>, bool)> {
+        let out = self.out.iter().find(|o| o.name == series)?;
+        let places = out
+            .places
+            .iter()
+            .map(|&p| {
+                if p == ALL {
+                    ALL_PLACES
+                } else {
+                    self.spec.place_ids[usize::from(p)].as_str()
+                }
+            })
+            .collect();
+        Some((places, out.by_sex))
+    }
+
+    /// Whether a series of this plan counts people present on 31 December (a stock or a
+    /// share) rather than events during the year (a flow); `None` for a series it lacks.
+    pub fn is_stock(&self, series: &str) -> Option<bool> {
+        let out = self.out.iter().find(|o| o.name == series)?;
+        Some(match &out.source {
+            Source::Declared(i) => self.spec.series[*i].count.is_stock(),
+            Source::Flow(_) => false,
+            Source::Stock(_)
+            | Source::Population(_)
+            | Source::ShareOutsideResettlement
+            | Source::HostsWithAny
+            | Source::HostsWithOver25 => true,
+        })
+    }
+
     /// The value `probe` addresses in one year's tally (as it would appear in `series.csv`).
     pub fn read(&self, probe: &Probe, tally: &YearTally) -> f64 {
         self.value(&self.out[probe.series], tally, probe.place, probe.sex)

@@ -187,6 +187,22 @@ pub struct Manifest {
     pub observed: Vec<String>,
     /// Command line.
     pub command: String,
+    /// Parameters drawn from a posterior (`diaspora run --posterior`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posterior: Option<PosteriorDraws>,
+}
+
+/// Which posterior a run drew its parameters from, and which particle each draw took.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PosteriorDraws {
+    /// The calibration folder.
+    pub calibration: String,
+    /// BLAKE3 of its `posterior.csv`.
+    pub posterior_hash: String,
+    /// Number of draws; replicate `k` uses draw `k mod draws`.
+    pub draws: u32,
+    /// The particle (0-based row of `posterior.csv`) of each draw.
+    pub particles: Vec<usize>,
 }
 
 /// Writes `files` (name, bytes) into `dir` (created if needed), each atomically.

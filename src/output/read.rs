@@ -26,9 +26,13 @@ pub struct RunInfo {
     /// Observed sources the scenario names.
     #[serde(default)]
     pub observed: Vec<String>,
+    /// The posterior draws of a run with `--posterior` (or a posterior-predictive run).
+    #[serde(default)]
+    pub posterior: Option<super::PosteriorDraws>,
 }
 
-/// Reads the scenario name, seed and replicates of `manifest.toml` (other keys are ignored).
+/// Reads the scenario name, seed, replicates and posterior draws of `manifest.toml` (other keys
+/// are ignored).
 pub fn read_manifest(path: &Path) -> Result<RunInfo, ReadError> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {

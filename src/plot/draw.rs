@@ -10,7 +10,7 @@ use plotters::prelude::*;
 
 use super::PlotData;
 use super::data::{HeatRow, Line, MAX_PLACES};
-use super::font::FAMILY;
+use super::font::font;
 
 type Area<DB> = DrawingArea<DB, Shift>;
 
@@ -50,10 +50,6 @@ impl<T, E: std::fmt::Display> OrDraw<T> for Result<T, E> {
     fn d(self) -> Result<T, String> {
         self.map_err(|e| e.to_string())
     }
-}
-
-fn font(size: u32) -> TextStyle<'static> {
-    (FAMILY, size).into_font().into()
 }
 
 /// Fills the area and writes the figure's title and, below it, the run it shows (wrapped to

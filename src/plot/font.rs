@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use plotters::style::{FontStyle, register_font};
+use plotters::style::{FontStyle, IntoFont, TextStyle, register_font};
 
 /// DejaVu Sans 2.37 (Bitstream Vera licence; `assets/fonts/`).
 static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
@@ -15,4 +15,9 @@ pub const FAMILY: &str = "sans-serif";
 pub fn ensure() -> bool {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     *REGISTERED.get_or_init(|| register_font(FAMILY, FontStyle::Normal, DEJAVU_SANS).is_ok())
+}
+
+/// The embedded family at `size` pixels: the text style of every figure.
+pub fn font(size: u32) -> TextStyle<'static> {
+    (FAMILY, size).into_font().into()
 }

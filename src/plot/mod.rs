@@ -8,14 +8,18 @@
 //! | `figure3-main-hosts` | one panel per main host (largest observed stocks in the run's years): refugee stock and asylum applications, simulated band against observed |
 //! | `figure4-unobservables` | people hiding in transit places, repatriations, onward departures from the resettlement country, departures from hosts: simulated only; a panel only where the scenario has the places (and series) behind it |
 //! | `posterior-marginals` | a calibration's marginal posteriors (weighted histograms) against their priors |
+//! | `sensitivity-morris`, `sensitivity-sobol` | a sweep's sensitivity indices ([`sensitivity`]) |
+//! | `contrast` | a contrast's paired differences over time ([`contrast`]) |
 //!
 //! Text is drawn with a font embedded in the binary (module `font`); this module exists only with
 //! the `plot` feature.
 
+pub mod contrast;
 pub mod data;
 mod draw;
 mod font;
 pub mod posterior;
+pub mod sensitivity;
 
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
@@ -232,6 +236,34 @@ fn lexical(path: &Path) -> PathBuf {
         }
     }
     out.iter().collect()
+}
+
+/// A sweep's sensitivity figure, as bytes.
+pub fn render_sensitivity(
+    data: &sensitivity::Sensitivity,
+    format: Format,
+) -> Result<Vec<u8>, PlotError> {
+    render_with(
+        data.stem(),
+        data.size(),
+        format,
+        |area| sensitivity::draw(data, area),
+        |area| sensitivity::draw(data, area),
+    )
+}
+
+/// A contrast's figure, as bytes.
+pub fn render_contrast(
+    data: &contrast::ContrastFigure,
+    format: Format,
+) -> Result<Vec<u8>, PlotError> {
+    render_with(
+        contrast::STEM,
+        data.size(),
+        format,
+        |area| contrast::draw(data, area),
+        |area| contrast::draw(data, area),
+    )
 }
 
 fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> Result<Vec<u8>, String> {

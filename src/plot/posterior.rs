@@ -9,7 +9,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::font::FAMILY;
+use super::font::font;
+use crate::calibrate::posterior::Posterior;
 use crate::calibrate::prior::Prior;
 use crate::engine::rng::from_key;
 
@@ -105,29 +106,27 @@ impl Marginals {
                 posterior: Vec::new(),
             });
         }
-        let post_path = dir.join("posterior.csv");
-        let (header, rows) = read_csv(&post_path)?;
-        let mut generation = String::new();
-        for (k, m) in marginals.iter_mut().enumerate() {
-            let col = header
+        let post = Posterior::read(dir).map_err(|e| e.to_string())?;
+        for m in &mut marginals {
+            let col = post
+                .parameters
                 .iter()
-                .position(|h| h == m.path)
-                .ok_or_else(|| format!("{}: no column `{}`", post_path.display(), m.path))?;
-            for (i, row) in rows.iter().enumerate() {
-                let w = number(&post_path, i, row.get(2).unwrap_or(""))?;
-                m.posterior
-                    .push((number(&post_path, i, row.get(col).unwrap_or(""))?, w));
-                if k == 0 && i == 0 {
-                    generation = row.get(0).unwrap_or("").to_string();
-                }
-            }
+                .position(|h| *h == m.path)
+                .ok_or_else(|| format!("{}: no column `{}`", post.file.display(), m.path))?;
+            m.posterior = post
+                .values
+                .iter()
+                .zip(&post.weights)
+                .map(|(v, &w)| (v[col], w))
+                .collect();
         }
         let name = dir
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         let label = format!(
-            "calibration {name}: generation {generation}, {} particles",
-            rows.len()
+            "calibration {name}: generation {}, {} particles",
+            post.generation,
+            post.weights.len()
         );
         Ok(Marginals { label, marginals })
     }
@@ -137,10 +136,6 @@ impl Marginals {
         let rows = self.marginals.len().div_ceil(COLUMNS).max(1) as u32;
         (PANEL.0 * COLUMNS as u32, HEADER + PANEL.1 * rows)
     }
-}
-
-fn font(size: u32) -> TextStyle<'static> {
-    (FAMILY, size).into_font().into()
 }
 
 /// Working-space coordinate shown on the axis: log10 for log-uniform priors.

@@ -13,6 +13,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use toml::{Table, Value};
 
+use super::keep::{self, Keep};
+use super::morris::{self, MorrisSettings};
+use super::saltelli::{self, SaltelliSettings};
 use crate::scenario::{Location, ScenarioError, SourceFile, Sources, deserialize};
 
 /// How the points of a sweep are chosen.
@@ -28,6 +31,10 @@ pub enum Method {
     Lhs,
     /// Scrambled Sobol sequence (hash-based Owen scrambling, seeded by the master seed).
     Sobol,
+    /// Morris trajectories for elementary effects (settings in `[morris]`).
+    Morris,
+    /// Saltelli's A, B and A_B matrices for Sobol indices (settings in `[saltelli]`).
+    Saltelli,
 }
 
 impl Method {
@@ -38,6 +45,8 @@ impl Method {
             Method::List => "list",
             Method::Lhs => "lhs",
             Method::Sobol => "sobol",
+            Method::Morris => "morris",
+            Method::Saltelli => "saltelli",
         }
     }
 }
@@ -106,6 +115,37 @@ pub struct RawDesign {
     /// The swept parameters, in column order.
     #[serde(default)]
     pub parameters: Vec<RawParameter>,
+    /// Series and fit measures kept per run (see [`keep`]).
+    #[serde(default)]
+    pub keep: Vec<String>,
+    /// Every point gets the same replicate seeds (default: independent seeds per point).
+    pub common_random_numbers: Option<bool>,
+    /// Settings of method `morris`.
+    pub morris: Option<RawMorris>,
+    /// Settings of method `saltelli`.
+    pub saltelli: Option<RawSaltelli>,
+}
+
+/// The `[morris]` table as written.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawMorris {
+    /// Trajectories `r`.
+    pub trajectories: i64,
+    /// Grid levels `p` (default 4).
+    pub levels: Option<i64>,
+    /// Random candidates for the optimised choice of the `r` trajectories.
+    pub candidates: Option<i64>,
+}
+
+/// The `[saltelli]` table as written.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSaltelli {
+    /// Base points `N`.
+    pub base_points: i64,
+    /// Include the `B_A` points for second-order indices (default false).
+    pub second_order: Option<bool>,
 }
 
 /// One `[[parameters]]` entry as written.
@@ -157,9 +197,12 @@ pub enum Domain {
 }
 
 impl Domain {
-    /// The value at `u` in [0, 1): a point of the range, or the value of stratum ⌊u·k⌋.
+    /// The value at `u` in [0, 1]: a point of the range (its ends exactly at 0 and 1), or the
+    /// value of stratum ⌊u·k⌋ (the last value at 1).
     pub fn at(&self, u: f64) -> Value {
         match self {
+            Domain::Range { min, .. } if u == 0.0 => number(*min),
+            Domain::Range { max, .. } if u == 1.0 => number(*max),
             Domain::Range {
                 min, max, scale, ..
             } => number(scaled(*min, *max, *scale, u)),
@@ -264,6 +307,14 @@ pub struct Design {
     pub years: Option<[i32; 2]>,
     /// The swept parameters (declared order; for `list` with a file, the CSV header's order).
     pub parameters: Vec<Parameter>,
+    /// What is kept per run beside the fit.
+    pub keep: Vec<Keep>,
+    /// Whether every point gets the same replicate seeds.
+    pub common_random_numbers: bool,
+    /// Method `morris`: its settings.
+    pub morris: Option<MorrisSettings>,
+    /// Method `saltelli`: its settings.
+    pub saltelli: Option<SaltelliSettings>,
     /// Where every key of the design came from (for located errors).
     pub sources: Sources,
 }
@@ -317,6 +368,12 @@ impl Design {
                 self.parameters.first().map_or(0, |p| p.domain.len() as u64)
             }
             (Method::List, _) => 0, // known once the file is read
+            (Method::Morris, _) => self.morris.map_or(0, |m| {
+                (m.trajectories as u64).saturating_mul(self.parameters.len() as u64 + 1)
+            }),
+            (Method::Saltelli, _) => self.saltelli.map_or(0, |s| {
+                (s.base_points as u64).saturating_mul(s.block(self.parameters.len()) as u64)
+            }),
             _ => self.points.unwrap_or(0) as u64,
         }
     }
@@ -375,8 +432,22 @@ fn validate(file: &Path, raw: RawDesign, sources: Sources) -> Result<Design, Sce
                 ),
             ));
         }
-        (Method::Grid | Method::List, None) => None,
+        (Method::Morris | Method::Saltelli, Some(_)) => {
+            let m = raw.method.name();
+            let key = if raw.method == Method::Morris {
+                "trajectories"
+            } else {
+                "base_points"
+            };
+            return Err(err(
+                "points",
+                format!("method \"{m}\" takes its points from [{m}] {key}: remove `points`"),
+            ));
+        }
+        (Method::Grid | Method::List | Method::Morris | Method::Saltelli, None) => None,
     };
+    let (morris, saltelli) = method_settings(raw.method, &raw.morris, &raw.saltelli, &sources)?;
+    let keep = keeps(&raw.keep, &sources)?;
 
     if raw.points_file.is_some() && raw.method != Method::List {
         return Err(err(
@@ -481,16 +552,31 @@ fn validate(file: &Path, raw: RawDesign, sources: Sources) -> Result<Design, Sce
             .map_or_else(|| PathBuf::from("data/observed"), relative),
         years: raw.years,
         parameters,
+        keep,
+        common_random_numbers: raw.common_random_numbers.unwrap_or(false),
+        morris,
+        saltelli,
         sources,
     };
+    if design.method == Method::Saltelli && design.parameters.len() > saltelli::MAX_PARAMETERS {
+        return Err(design.error(
+            "parameters",
+            format!(
+                "expected at most {} parameters for method \"saltelli\" (two Sobol dimensions each), found {}",
+                saltelli::MAX_PARAMETERS,
+                design.parameters.len()
+            ),
+        ));
+    }
     let runs = design
         .point_count()
         .saturating_mul(u64::from(design.replicates));
     if runs > MAX_RUNS {
-        let key = if design.method == Method::Grid {
-            "parameters"
-        } else {
-            "points"
+        let key = match design.method {
+            Method::Grid => "parameters",
+            Method::Morris => "morris.trajectories",
+            Method::Saltelli => "saltelli.base_points",
+            _ => "points",
         };
         return Err(design.error(
             key,
@@ -502,6 +588,127 @@ fn validate(file: &Path, raw: RawDesign, sources: Sources) -> Result<Design, Sce
         ));
     }
     Ok(design)
+}
+
+/// The `[morris]` or `[saltelli]` table: present exactly for its method, every value in range.
+fn method_settings(
+    method: Method,
+    morris: &Option<RawMorris>,
+    saltelli: &Option<RawSaltelli>,
+    sources: &Sources,
+) -> Result<(Option<MorrisSettings>, Option<SaltelliSettings>), ScenarioError> {
+    let err = |key: &str, message: String| sources.error(key, message);
+    let m = method.name();
+    if morris.is_some() && method != Method::Morris {
+        return Err(sources.key_error(
+            "morris",
+            format!("[morris] is for method \"morris\", found method \"{m}\""),
+        ));
+    }
+    if saltelli.is_some() && method != Method::Saltelli {
+        return Err(sources.key_error(
+            "saltelli",
+            format!("[saltelli] is for method \"saltelli\", found method \"{m}\""),
+        ));
+    }
+    let missing = |table: &str, key: &str| {
+        err(
+            "method",
+            format!("method \"{m}\" needs a [{table}] table with at least `{key}`"),
+        )
+    };
+    match method {
+        Method::Morris => {
+            let Some(t) = morris else {
+                return Err(missing("morris", "trajectories"));
+            };
+            if t.trajectories < 2 {
+                return Err(err(
+                    "morris.trajectories",
+                    format!(
+                        "expected at least 2 trajectories (the spread σ needs two), found {}",
+                        t.trajectories
+                    ),
+                ));
+            }
+            let levels = t.levels.unwrap_or(4);
+            if levels < 2 || levels % 2 != 0 || levels > 1000 {
+                return Err(err(
+                    "morris.levels",
+                    format!(
+                        "expected an even number of levels from 2 to 1000 (so that Δ = p/(2(p-1)) stays on the grid), found {levels}"
+                    ),
+                ));
+            }
+            if let Some(c) = t.candidates
+                && (c <= t.trajectories || c > morris::MAX_CANDIDATES as i64)
+            {
+                return Err(err(
+                    "morris.candidates",
+                    format!(
+                        "expected more candidates than trajectories ({}) and at most {}, found {c}",
+                        t.trajectories,
+                        morris::MAX_CANDIDATES
+                    ),
+                ));
+            }
+            let settings = MorrisSettings {
+                trajectories: t.trajectories as usize,
+                levels: levels as usize,
+                candidates: t.candidates.map(|c| c as usize),
+            };
+            Ok((Some(settings), None))
+        }
+        Method::Saltelli => {
+            let Some(t) = saltelli else {
+                return Err(missing("saltelli", "base_points"));
+            };
+            if t.base_points < 2 || t.base_points > MAX_SOBOL_POINTS as i64 {
+                return Err(err(
+                    "saltelli.base_points",
+                    format!(
+                        "expected 2 to {MAX_SOBOL_POINTS} base points, found {}",
+                        t.base_points
+                    ),
+                ));
+            }
+            let settings = SaltelliSettings {
+                base_points: t.base_points as usize,
+                second_order: t.second_order.unwrap_or(false),
+            };
+            Ok((None, Some(settings)))
+        }
+        _ => Ok((None, None)),
+    }
+}
+
+/// Parses every `keep` entry; a syntax error points at the offending field inside the string.
+fn keeps(entries: &[String], sources: &Sources) -> Result<Vec<Keep>, ScenarioError> {
+    let mut out: Vec<Keep> = Vec::with_capacity(entries.len());
+    for (i, text) in entries.iter().enumerate() {
+        let key = format!("keep.{i}");
+        let k = keep::parse(text).map_err(|e| ScenarioError {
+            location: match sources.locate(&key) {
+                // The span starts at the opening quote.
+                Location::File { file, line, col } => Location::File {
+                    file,
+                    line,
+                    col: col + 1 + e.offset,
+                },
+                other => other,
+            },
+            path: key.clone(),
+            message: e.message,
+        })?;
+        if let Some(j) = out.iter().position(|o| o.text == k.text) {
+            return Err(sources.error(
+                &key,
+                format!("`{}` is already kept by keep.{j}: each entry once", k.text),
+            ));
+        }
+        out.push(k);
+    }
+    Ok(out)
 }
 
 fn parameter(
@@ -718,7 +925,7 @@ mod tests {
             ),
             (
                 "scenario = \"s.toml\"\nmethod = \"random\"\n".into(),
-                "DIR/d.toml:2:10: method: expected one of `grid`, `list`, `lhs`, `sobol`, found `random`",
+                "DIR/d.toml:2:10: method: expected one of `grid`, `list`, `lhs`, `sobol`, `morris`, `saltelli`, found `random`",
             ),
             (
                 format!("{HEAD}[[parameters]]\npath = \"a.b\"\nmin = 0\nmax = 1\nscale = \"log\"\n"),

@@ -9,6 +9,7 @@
 //! | measure | series, place, sex | year | value |
 //! |---|---|---|---|
 //! | `distance` | empty | empty | mean log1p-RMSE over observed units of sex `total` (`compare::distance`) |
+//! | `kept` | the `keep` entry, then empty | for entries kept per year | the kept value ([`super::keep`]) |
 //! | `log1p_rmse` | the unit | empty | RMSE of `ln(1 + x)`, simulated against observed |
 //! | `simulated` | the unit | year | simulated value (only with `outputs = "series"`) |
 //!
@@ -26,6 +27,7 @@ use rayon::prelude::*;
 
 use super::design::Outputs;
 use super::folder::{ShardHeader, SweepDir, results_header};
+use super::keep::{self, Keep, KeptValue, Keeper};
 use super::{PlanRow, SweepError};
 use crate::compare;
 use crate::engine::Simulation;
@@ -82,6 +84,7 @@ pub struct Runner<'a> {
     observed_series: BTreeSet<String>,
     years: Option<RangeInclusive<i32>>,
     outputs: Outputs,
+    keep: Vec<Keep>,
 }
 
 impl<'a> Runner<'a> {
@@ -91,6 +94,17 @@ impl<'a> Runner<'a> {
             Template::read(&sweep.dir.join("scenario.toml")).map_err(SweepError::Scenario)?;
         let observed = observed::load(&sweep.dir.join("observed")).map_err(SweepError::Observed)?;
         let observed_series = observed.series.keys().map(|k| k.series.clone()).collect();
+        let keep = sweep
+            .manifest
+            .keep
+            .iter()
+            .map(|k| {
+                keep::parse(k).map_err(|e| SweepError::Dir {
+                    path: sweep.dir.join("manifest.toml").display().to_string(),
+                    message: format!("keep: `{k}`: {e}"),
+                })
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Runner {
             sweep,
             template,
@@ -98,6 +112,7 @@ impl<'a> Runner<'a> {
             observed_series,
             years: sweep.manifest.years.map(|[a, b]| a..=b),
             outputs: sweep.manifest.outputs(),
+            keep,
         })
     }
 
@@ -183,6 +198,11 @@ impl<'a> Runner<'a> {
             .instantiate(&overrides)
             .map_err(SweepError::Scenario)?;
         let plan = Arc::new(ObservePlan::new(scenario.observation.clone()));
+        let years = (scenario.run.start_year, scenario.run.end_year);
+        let keeper = Keeper::new(&self.keep, &plan, years).map_err(|u| SweepError::Dir {
+            path: self.sweep.dir.join("manifest.toml").display().to_string(),
+            message: format!("keep.{}: {}", u.entry, u.message),
+        })?;
         let sim = Simulation::new(&scenario.model);
         // Only series with an observed twin are fitted or kept.
         let keep: Vec<bool> = plan
@@ -207,10 +227,16 @@ impl<'a> Runner<'a> {
                         source,
                     })?;
                 let t2 = Instant::now();
+                let all_rows = if keeper.is_empty() {
+                    Vec::new()
+                } else {
+                    recorder.rows.clone()
+                };
                 recorder.rows.retain(|row| keep[usize::from(row.series)]);
                 let table = compare::from_replicate(&plan.layout, &recorder.rows);
                 let fits = compare::fit(&table, &self.observed, self.years.as_ref());
-                let bytes = self.render(r, &table, &fits);
+                let kept = keeper.values(&all_rows, &fits);
+                let bytes = self.render(r, &table, &fits, &kept);
                 let t3 = Instant::now();
                 on_run();
                 Ok((
@@ -235,7 +261,13 @@ impl<'a> Runner<'a> {
         Ok((bytes, timing))
     }
 
-    fn render(&self, r: &PlanRow, table: &compare::SimTable, fits: &[compare::UnitFit]) -> Vec<u8> {
+    fn render(
+        &self,
+        r: &PlanRow,
+        table: &compare::SimTable,
+        fits: &[compare::UnitFit],
+        kept: &[KeptValue],
+    ) -> Vec<u8> {
         let mut w = csv::Writer::from_writer(Vec::with_capacity(4096));
         let mut prefix = vec![
             r.row.to_string(),
@@ -257,6 +289,9 @@ impl<'a> Runner<'a> {
             w.write_record(&rec).expect("writes to memory");
         };
         line("distance", "", "", "", None, compare::distance(fits));
+        for k in kept {
+            line("kept", &self.keep[k.entry].text, "", "", k.year, k.value);
+        }
         for f in fits {
             let (s, p, x) = (&f.key.series, &f.key.place, &f.key.sex);
             line("log1p_rmse", s, p, x, None, f.log1p_rmse);

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::SweepError;
-use super::plan::{Plan, SweepManifest, plan_hash, shard_range, short};
+use super::plan::{HashInputs, POINTS_CSV, Plan, SweepManifest, plan_hash, shard_range, short};
 
 /// First word of a shard file.
 const MAGIC: &str = "# diaspora-sweep-shard";
@@ -152,18 +152,25 @@ impl SweepDir {
             .iter()
             .map(|n| Ok((n.clone(), read(&format!("observed/{n}"))?)))
             .collect::<Result<Vec<_>, SweepError>>()?;
-        let hash = plan_hash(
-            &plan_csv,
-            &scenario,
-            &observed,
-            &manifest.outputs,
-            manifest.years,
-        );
+        let points_csv = match manifest.block() {
+            Some(_) => Some(read(POINTS_CSV)?),
+            None => None,
+        };
+        let hash = plan_hash(&HashInputs {
+            plan_csv: &plan_csv,
+            scenario: &scenario,
+            observed: &observed,
+            outputs: &manifest.outputs,
+            years: manifest.years,
+            keep: &manifest.keep,
+            points_csv: points_csv.as_deref(),
+        });
         if hash != manifest.plan_hash {
             return Err(SweepError::Dir {
                 path: dir.display().to_string(),
                 message: format!(
-                    "plan.csv, scenario.toml or observed/ changed since planning (plan hash {} in manifest.toml, {} now): plan again",
+                    "plan.csv, {}scenario.toml or observed/ changed since planning (plan hash {} in manifest.toml, {} now): plan again",
+                    if points_csv.is_some() { "points.csv, " } else { "" },
                     short(&manifest.plan_hash),
                     short(&hash)
                 ),

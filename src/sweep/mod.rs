@@ -10,21 +10,29 @@
 //!
 //! * `design` — the design file: scenario, parameters, method, points, replicates, seed;
 //! * `sample` — Latin hypercube and scrambled Sobol points in the unit cube;
+//! * `morris`, `saltelli` — the sensitivity designs: Morris trajectories, Saltelli matrices;
+//! * `keep` — the series a sweep keeps beside the fit (`keep = [...]`);
 //! * `plan` — points × replicates → rows and seeds; the sweep folder and its plan hash;
 //! * `folder` — an opened sweep folder: shards, their files and their states;
 //! * `execute` — running a shard's rows: one scenario run and its fit per row;
 //! * `merge` — checking every shard and concatenating them;
+//! * `results` — `results.csv` read back as one number per run and output (for analyses);
 //! * `slurm` — the `sbatch` array and merge scripts.
 //!
 //! A row is exactly `diaspora run SCENARIO --seed S --replicates 1 --set path=value…`: the
-//! seed comes from (master seed, point, replicate) only, so results never depend on how rows
-//! are sharded or how many threads run them.
+//! seed comes from (master seed, point, replicate) only — or from (master seed, replicate) with
+//! common random numbers — so results never depend on how rows are sharded or how many threads
+//! run them.
 
 pub mod design;
 pub mod execute;
 pub mod folder;
+pub mod keep;
 pub mod merge;
+pub mod morris;
 pub mod plan;
+pub mod results;
+pub mod saltelli;
 pub mod sample;
 pub mod slurm;
 

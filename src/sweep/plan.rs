@@ -9,11 +9,14 @@
 //! | `scenario.toml` | the design's scenario, resolved (every default written out) |
 //! | `design.toml` | a copy of the design file |
 //! | `observed/` | copies of the observed files the fit metrics use |
+//! | `points.csv` | methods `morris` and `saltelli`: every point's coordinates in the unit cube |
 //!
 //! Every point is instantiated (overrides applied and the scenario validated) while planning,
 //! so an unknown parameter path or a value out of bounds is an error before anything runs.
 //! The **plan hash** is BLAKE3 over `plan.csv`, `scenario.toml`, the observed files and the
-//! settings that shape results (`outputs`, `years`); it is independent of the shard count.
+//! settings that shape results (`outputs`, `years`, and `keep` and `points.csv` where a design
+//! has them, so the hash of a design without them is what it was before they existed); it is
+//! independent of the shard count.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -24,7 +27,11 @@ use toml::Value;
 
 use super::SweepError;
 use super::design::{Design, Domain, ListSource, Method, Outputs};
+use super::keep::{KeepSpec, Keeper};
+use super::morris::{self, MorrisSettings};
+use super::saltelli::{self, SaltelliSettings};
 use super::sample;
+use crate::observe::Plan as ObservePlan;
 use crate::engine::rng::mix64;
 use crate::observed;
 use crate::output::write_atomic;
@@ -38,6 +45,12 @@ const SEED_MASK: u64 = (1 << 63) - 1;
 /// It depends on nothing else: not the shard layout, the thread count or the method.
 pub fn run_seed(master: u64, point: u64, replicate: u32) -> u64 {
     mix64(mix64(master ^ mix64(point)) ^ u64::from(replicate)) & SEED_MASK
+}
+
+/// The seed of a run: [`run_seed`] of its point, or with common random numbers the seed of
+/// point 0 for every point (replicate `r` of every point then draws the same numbers).
+pub fn seed_of(master: u64, point: u64, replicate: u32, common: bool) -> u64 {
+    run_seed(master, if common { 0 } else { point }, replicate)
 }
 
 /// The text of a parameter value in `plan.csv`, read back exactly as `--set path=<text>` reads
@@ -93,12 +106,14 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Rows for `points` (cells per point) × `replicates`, seeded from `master`.
+    /// Rows for `points` (cells per point) × `replicates`, seeded from `master` (with common
+    /// random numbers if `common`).
     pub fn new(
         parameters: Vec<String>,
         points: &[Vec<String>],
         replicates: u32,
         master: u64,
+        common: bool,
     ) -> Plan {
         let mut rows = Vec::with_capacity(points.len() * replicates as usize);
         for (point, cells) in points.iter().enumerate() {
@@ -107,7 +122,7 @@ impl Plan {
                     row: rows.len(),
                     point,
                     replicate,
-                    seed: run_seed(master, point as u64, replicate),
+                    seed: seed_of(master, point as u64, replicate, common),
                     cells: cells.clone(),
                 });
             }
@@ -234,6 +249,18 @@ pub struct SweepManifest {
     /// Compared years, if restricted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub years: Option<[i32; 2]>,
+    /// `keep` entries (one output each in `results.csv`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keep: Vec<String>,
+    /// Whether every point has the same replicate seeds.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub common_random_numbers: bool,
+    /// Method `morris`: its settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub morris: Option<MorrisSettings>,
+    /// Method `saltelli`: its settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saltelli: Option<SaltelliSettings>,
     /// Observed data folder, as named when planning (copies in `observed/`).
     pub observed_dir: String,
     /// Observed files copied to `observed/`.
@@ -247,6 +274,17 @@ pub struct SweepManifest {
 }
 
 impl SweepManifest {
+    /// Points per block of a sensitivity design (Morris: a trajectory; Saltelli: a base
+    /// point), `None` for other designs.
+    pub fn block(&self) -> Option<usize> {
+        let d = self.parameters.len();
+        match (self.morris, self.saltelli) {
+            (Some(_), _) => Some(d + 1),
+            (_, Some(s)) => Some(s.block(d)),
+            _ => None,
+        }
+    }
+
     /// The results setting.
     pub fn outputs(&self) -> Outputs {
         if self.outputs == "series" {
@@ -257,14 +295,28 @@ impl SweepManifest {
     }
 }
 
-/// The plan hash of a sweep's inputs.
-pub fn plan_hash(
-    plan_csv: &[u8],
-    scenario: &[u8],
-    observed: &[(String, Vec<u8>)],
-    outputs: &str,
-    years: Option<[i32; 2]>,
-) -> String {
+/// What a sweep's plan hash covers.
+#[derive(Clone, Copy, Debug)]
+pub struct HashInputs<'a> {
+    /// `plan.csv`.
+    pub plan_csv: &'a [u8],
+    /// `scenario.toml`.
+    pub scenario: &'a [u8],
+    /// The observed files, by name.
+    pub observed: &'a [(String, Vec<u8>)],
+    /// `outputs`.
+    pub outputs: &'a str,
+    /// `years`.
+    pub years: Option<[i32; 2]>,
+    /// `keep` entries.
+    pub keep: &'a [String],
+    /// `points.csv`, for the designs that have one.
+    pub points_csv: Option<&'a [u8]>,
+}
+
+/// The plan hash of a sweep's inputs. `keep` and `points.csv` enter only when present, so a
+/// design without them hashes as it did before they existed.
+pub fn plan_hash(x: &HashInputs<'_>) -> String {
     let mut h = blake3::Hasher::new();
     let mut part = |label: &str, bytes: &[u8]| {
         h.update(label.as_bytes());
@@ -272,14 +324,20 @@ pub fn plan_hash(
         h.update(bytes);
     };
     part("diaspora-sweep-plan-v1", b"");
-    part("plan.csv", plan_csv);
-    part("scenario.toml", scenario);
-    part("outputs", outputs.as_bytes());
-    part("years", format!("{years:?}").as_bytes());
-    let mut files: Vec<&(String, Vec<u8>)> = observed.iter().collect();
+    part("plan.csv", x.plan_csv);
+    part("scenario.toml", x.scenario);
+    part("outputs", x.outputs.as_bytes());
+    part("years", format!("{:?}", x.years).as_bytes());
+    let mut files: Vec<&(String, Vec<u8>)> = x.observed.iter().collect();
     files.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, bytes) in files {
         part(&format!("observed/{name}"), bytes);
+    }
+    if !x.keep.is_empty() {
+        part("keep", x.keep.join("\n").as_bytes());
+    }
+    if let Some(p) = x.points_csv {
+        part("points.csv", p);
     }
     h.finalize().to_hex().to_string()
 }
@@ -317,6 +375,7 @@ pub fn plan(
         parameters,
         cells: points,
         origin,
+        unit,
     } = points(design)?;
     let runs = points.len() * design.replicates as usize;
     if shards == 0 || shards > runs {
@@ -326,6 +385,7 @@ pub fn plan(
     }
     check_points(&template, &parameters, &points, &origin, design)?;
     let base = template.instantiate(&[]).map_err(SweepError::Scenario)?;
+    check_keep(design, &base)?;
 
     let observed = observed::load(&design.observed).map_err(|e| {
         let hint = if design.sources.files[0].position("observed").is_none() {
@@ -344,17 +404,28 @@ pub fn plan(
         let bytes = std::fs::read(f).map_err(|e| SweepError::io(f, e))?;
         observed_files.push((name, bytes));
     }
+    check_keep_fits(design, &observed)?;
 
-    let plan = Plan::new(parameters, &points, design.replicates, design.seed);
-    let plan_csv = plan.to_csv();
-    let years = design.years;
-    let hash = plan_hash(
-        &plan_csv,
-        base.resolved.as_bytes(),
-        &observed_files,
-        design.outputs.name(),
-        years,
+    let plan = Plan::new(
+        parameters,
+        &points,
+        design.replicates,
+        design.seed,
+        design.common_random_numbers,
     );
+    let plan_csv = plan.to_csv();
+    let points_csv = unit.as_ref().map(|u| points_csv(&plan.parameters, u));
+    let years = design.years;
+    let keep: Vec<String> = design.keep.iter().map(|k| k.text.clone()).collect();
+    let hash = plan_hash(&HashInputs {
+        plan_csv: &plan_csv,
+        scenario: base.resolved.as_bytes(),
+        observed: &observed_files,
+        outputs: design.outputs.name(),
+        years,
+        keep: &keep,
+        points_csv: points_csv.as_deref(),
+    });
 
     let mut notes = Vec::new();
     if design.method == Method::Sobol && !points.len().is_power_of_two() {
@@ -382,6 +453,10 @@ pub fn plan(
         seed: design.seed,
         outputs: design.outputs.name().to_string(),
         years,
+        keep,
+        common_random_numbers: design.common_random_numbers,
+        morris: design.morris,
+        saltelli: design.saltelli,
         observed_dir: design.observed.display().to_string(),
         observed_files: observed_files.iter().map(|f| f.0.clone()).collect(),
         shards,
@@ -430,6 +505,9 @@ pub fn plan(
     write(dir.join("scenario.toml"), base.resolved.as_bytes())?;
     write(dir.join("design.toml"), &design_copy)?;
     write(dir.join("plan.csv"), &plan_csv)?;
+    if let Some(p) = &points_csv {
+        write(dir.join(POINTS_CSV), p)?;
+    }
     // The manifest last: a folder with a manifest is a complete plan.
     let text = toml::to_string(&manifest).map_err(|e| SweepError::Usage(e.to_string()))?;
     write(manifest_path, text.as_bytes())?;
@@ -454,6 +532,110 @@ struct Points {
     cells: Vec<Vec<String>>,
     /// Where they came from.
     origin: Origin,
+    /// Their coordinates in the unit cube, for the designs whose analysis needs them.
+    unit: Option<UnitPoints>,
+}
+
+/// A sensitivity design's points in the unit cube, with the block each belongs to (Morris: its
+/// trajectory; Saltelli: its base point).
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnitPoints {
+    /// Points per block.
+    pub block: usize,
+    /// Coordinates, point-major.
+    pub points: Vec<Vec<f64>>,
+}
+
+/// Name of the unit-cube coordinates file in a sweep folder.
+pub const POINTS_CSV: &str = "points.csv";
+
+/// `points.csv`: `point,block,<parameter paths…>`, coordinates in shortest round-trip form.
+pub fn points_csv(parameters: &[String], unit: &UnitPoints) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::with_capacity(24 * unit.points.len() + 64));
+    let mut header = vec!["point", "block"];
+    header.extend(parameters.iter().map(String::as_str));
+    w.write_record(&header).expect("writes to memory");
+    for (i, p) in unit.points.iter().enumerate() {
+        let mut rec = vec![i.to_string(), (i / unit.block).to_string()];
+        rec.extend(p.iter().map(|x| format!("{x:?}")));
+        w.write_record(&rec).expect("writes to memory");
+    }
+    w.into_inner().expect("writes to memory")
+}
+
+/// Reads `points.csv` of a sweep folder (as [`points_csv`] writes it) for `parameters`, in
+/// blocks of `block` points.
+pub fn read_points(
+    path: &Path,
+    parameters: &[String],
+    block: usize,
+) -> Result<UnitPoints, SweepError> {
+    let name = path.display().to_string();
+    let bad = |line: u64, message: String| SweepError::Dir {
+        path: format!("{name}:{line}"),
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|e| SweepError::io(path, e))?;
+    let mut r = csv::Reader::from_reader(bytes.as_slice());
+    let header = r
+        .headers()
+        .map_err(|e| bad(1, e.to_string()))?
+        .clone();
+    let mut expected = vec!["point".to_string(), "block".to_string()];
+    expected.extend(parameters.iter().cloned());
+    if header.iter().ne(expected.iter()) {
+        return Err(bad(1, format!("expected the header `{}`", expected.join(","))));
+    }
+    let mut points = Vec::new();
+    for (i, rec) in r.records().enumerate() {
+        let line = i as u64 + 2;
+        let rec = rec.map_err(|e| bad(line, e.to_string()))?;
+        let num = |k: usize| -> Result<f64, SweepError> {
+            rec.get(k)
+                .unwrap_or("")
+                .parse::<f64>()
+                .map_err(|_| bad(line, format!("column {}: expected a number", k + 1)))
+        };
+        if num(0)? != i as f64 || num(1)? != (i / block) as f64 {
+            return Err(bad(
+                line,
+                format!("expected point {i} of block {}", i / block),
+            ));
+        }
+        points.push((2..expected.len()).map(num).collect::<Result<Vec<_>, _>>()?);
+    }
+    Ok(UnitPoints { block, points })
+}
+
+/// Checks the design's `keep` entries against the scenario's series, places and years.
+fn check_keep(design: &Design, base: &crate::scenario::Scenario) -> Result<(), SweepError> {
+    let plan = ObservePlan::new(base.observation.clone());
+    Keeper::new(
+        &design.keep,
+        &plan,
+        (base.run.start_year, base.run.end_year),
+    )
+    .map(|_| ())
+    .map_err(|u| SweepError::Design(design.error(&format!("keep.{}", u.entry), u.message)))
+}
+
+/// A kept unit fit needs an observed twin.
+fn check_keep_fits(design: &Design, observed: &observed::Observed) -> Result<(), SweepError> {
+    for (i, k) in design.keep.iter().enumerate() {
+        if let KeepSpec::UnitFit { series, place, sex } = &k.spec
+            && observed.get(series, place, sex.name()).is_none()
+        {
+            return Err(SweepError::Design(design.error(
+                &format!("keep.{i}"),
+                format!(
+                    "expected a unit with observed data in {}, found none for {series} at {place} ({})",
+                    design.observed.display(),
+                    sex.name()
+                ),
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Where each point came from, for error messages.
@@ -476,6 +658,17 @@ fn points(design: &Design) -> Result<Points, SweepError> {
     let params = &design.parameters;
     let paths: Vec<String> = params.iter().map(|p| p.path.clone()).collect();
     let d = params.len();
+    let unit = match (design.morris, design.saltelli) {
+        (Some(m), _) => Some(UnitPoints {
+            block: d + 1,
+            points: morris::points(&m, d, design.seed),
+        }),
+        (_, Some(s)) => Some(UnitPoints {
+            block: s.block(d),
+            points: saltelli::points(&s, d, design.seed),
+        }),
+        _ => None,
+    };
     let values: Vec<Vec<Value>> = match design.method {
         Method::Grid => {
             let levels: Vec<Vec<Value>> = params.iter().map(|p| p.domain.levels()).collect();
@@ -517,6 +710,13 @@ fn points(design: &Design) -> Result<Points, SweepError> {
                 .map(|u| params.iter().zip(u).map(|(p, &x)| p.domain.at(x)).collect())
                 .collect()
         }
+        Method::Morris | Method::Saltelli => unit
+            .as_ref()
+            .expect("settings of a validated design")
+            .points
+            .iter()
+            .map(|u| params.iter().zip(u).map(|(p, &x)| p.domain.at(x)).collect())
+            .collect(),
     };
     let cells = values
         .iter()
@@ -526,6 +726,7 @@ fn points(design: &Design) -> Result<Points, SweepError> {
         parameters: paths,
         cells,
         origin: Origin::Design,
+        unit,
     })
 }
 
@@ -645,6 +846,7 @@ fn points_file(design: &Design, path: &Path) -> Result<Points, SweepError> {
         parameters: paths,
         cells: points,
         origin: Origin::File { name, text, lines },
+        unit: None,
     })
 }
 
@@ -818,6 +1020,7 @@ mod tests {
             ],
             2,
             9,
+            false,
         );
         assert_eq!(plan.rows.len(), 4);
         assert_eq!(plan.rows[3].point, 1);

@@ -24,8 +24,7 @@ use crate::engine::rng::{from_key, mix_key};
 use crate::engine::{RunStats, Simulation};
 use crate::observe::{Plan, Recorder, Row};
 use crate::output::{
-    Manifest, PosteriorDraws, fmt_value, quantile, series_csv, summarise, summary_csv,
-    write_files,
+    Manifest, PosteriorDraws, fmt_value, quantile, series_csv, summarise, summary_csv, write_files,
 };
 
 fn io(dir: &Path, e: impl std::fmt::Display) -> CalibrationError {

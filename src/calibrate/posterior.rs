@@ -174,10 +174,16 @@ mod tests {
         let write = |text: &str| std::fs::write(dir.path().join("posterior.csv"), text).unwrap();
         write("generation,particle,weight,distance,a.b\n3,0,0.5,1.2,7\n3,1,-1,1.3,8\n");
         let e = Posterior::read(dir.path()).unwrap_err().to_string();
-        assert!(e.ends_with("posterior.csv:3: weight: expected a weight of at least 0, found -1"), "{e}");
+        assert!(
+            e.ends_with("posterior.csv:3: weight: expected a weight of at least 0, found -1"),
+            "{e}"
+        );
         write("generation,particle,weight,distance,a.b\n3,0,0.5,1.2,x\n");
         let e = Posterior::read(dir.path()).unwrap_err().to_string();
-        assert!(e.ends_with("posterior.csv:2: a.b: expected a finite number, found \"x\""), "{e}");
+        assert!(
+            e.ends_with("posterior.csv:2: a.b: expected a finite number, found \"x\""),
+            "{e}"
+        );
         write("generation,particle,weight,distance,a.b\n3,0,0.5,1.2,7\n");
         let p = Posterior::read(dir.path()).unwrap();
         assert_eq!(p.parameters, ["a.b"]);

@@ -77,7 +77,9 @@ fn pairing_warnings(a: &RunInfo, b: &RunInfo) -> Vec<String> {
         ));
     }
     match (&a.posterior, &b.posterior) {
-        (Some(x), Some(y)) if x.posterior_hash != y.posterior_hash || x.particles != y.particles => {
+        (Some(x), Some(y))
+            if x.posterior_hash != y.posterior_hash || x.particles != y.particles =>
+        {
             w.push("the runs drew different parameter sets (another posterior, seed or --draws): replicate k of A and of B do not share parameters".into());
         }
         (Some(_), None) | (None, Some(_)) => {
@@ -95,7 +97,13 @@ pub fn contrast(a: ContrastArgs) -> Result<(), CliError> {
     let (la, rows_a) = output::read_run_series(&ra.dir).map_err(input)?;
     let (lb, rows_b) = output::read_run_series(&rb.dir).map_err(input)?;
     let paired = contrast::pair((&la, &rows_a), (&lb, &rows_b))
-        .map_err(|e| CliError::Input(format!("{} and {}: {e}", a.run_a.display(), a.run_b.display())))?
+        .map_err(|e| {
+            CliError::Input(format!(
+                "{} and {}: {e}",
+                a.run_a.display(),
+                a.run_b.display()
+            ))
+        })?
         .with_place_totals();
     let n = paired.replicates();
     for w in pairing_warnings(&ra.info, &rb.info) {
@@ -188,7 +196,10 @@ fn signed(v: f64) -> String {
     } else {
         format!("{v:+.3}")
     };
-    if r.trim_start_matches(['+', '-']).chars().all(|c| c == '0' || c == '.') {
+    if r.trim_start_matches(['+', '-'])
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
         "0".into()
     } else {
         r
@@ -211,7 +222,12 @@ fn print_totals(totals: &[Total], years: (i32, i32)) {
         say!("  (no series differs in this period)");
         return;
     }
-    let width = shown.iter().map(|t| t.series.len()).max().unwrap_or(6).max(6);
+    let width = shown
+        .iter()
+        .map(|t| t.series.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
     say!(
         "  {:<width$}  {:<5}  {:>9}  {:<22}  {:>10}  {:>10}",
         "series",

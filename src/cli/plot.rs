@@ -155,7 +155,8 @@ fn plot_run(args: PlotArgs) -> Result<(), CliError> {
         plot::sources_label(&run.sources(&args.observed))
     );
     let data = PlotData::new(label, names, &run.scenario.observation, &reps, &obs);
-    let figures = plot::render_all(&data, args.format.into()).map_err(|e| CliError::Failure(e.into()))?;
+    let figures =
+        plot::render_all(&data, args.format.into()).map_err(|e| CliError::Failure(e.into()))?;
     let dir = args.out.unwrap_or_else(|| run.dir.join("figures"));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for (name, bytes) in &figures {

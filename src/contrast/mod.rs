@@ -59,7 +59,9 @@ pub struct Key {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PairError {
     /// Different numbers of replicates.
-    #[error("run A has {a} replicate(s) and run B {b}: paired differences need the same replicates")]
+    #[error(
+        "run A has {a} replicate(s) and run B {b}: paired differences need the same replicates"
+    )]
     Replicates {
         /// Run A's replicates.
         a: usize,
@@ -67,7 +69,9 @@ pub enum PairError {
         b: usize,
     },
     /// A unit-year one run has and the other lacks.
-    #[error("{series} at {place} ({sex}) in {year} is in run {has} only: the runs report different series")]
+    #[error(
+        "{series} at {place} ({sex}) in {year} is in run {has} only: the runs report different series"
+    )]
     Unmatched {
         /// Series.
         series: String,
@@ -130,11 +134,7 @@ pub fn pair(a: Rows<'_>, b: Rows<'_>) -> Result<Paired, PairError> {
     };
     let va = fill(a, "A")?;
     let vb = fill(b, "B")?;
-    Ok(Paired {
-        keys,
-        a: va,
-        b: vb,
-    })
+    Ok(Paired { keys, a: va, b: vb })
 }
 
 fn unmatched(k: &Key, has: &'static str) -> PairError {

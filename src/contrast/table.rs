@@ -141,7 +141,10 @@ pub fn read(path: &Path) -> Result<Vec<ContrastRow>, FileError> {
     expected.extend(STATS);
     let header = r.headers().map_err(|e| format(1, e.to_string()))?.clone();
     if header.iter().ne(expected.iter().copied()) {
-        return Err(format(1, format!("expected the header `{}`", expected.join(","))));
+        return Err(format(
+            1,
+            format!("expected the header `{}`", expected.join(",")),
+        ));
     }
     let mut out = Vec::new();
     for (i, rec) in r.records().enumerate() {
@@ -150,16 +153,24 @@ pub fn read(path: &Path) -> Result<Vec<ContrastRow>, FileError> {
         let num = |k: usize| -> Result<f64, FileError> {
             match &rec[k] {
                 "" => Ok(f64::NAN),
-                s => s
-                    .parse()
-                    .map_err(|_| format(line, format!("{}: expected a number, found \"{s}\"", expected[k]))),
+                s => s.parse().map_err(|_| {
+                    format(
+                        line,
+                        format!("{}: expected a number, found \"{s}\"", expected[k]),
+                    )
+                }),
             }
         };
         let sex = match &rec[3] {
             "female" => Sex::Female,
             "male" => Sex::Male,
             "total" => Sex::Total,
-            s => return Err(format(line, format!("sex: expected female, male or total, found \"{s}\""))),
+            s => {
+                return Err(format(
+                    line,
+                    format!("sex: expected female, male or total, found \"{s}\""),
+                ));
+            }
         };
         out.push(ContrastRow {
             key: Key {

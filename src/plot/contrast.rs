@@ -86,7 +86,10 @@ impl ContrastFigure {
 }
 
 /// Draws the figure.
-pub fn draw<DB: DrawingBackend>(data: &ContrastFigure, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+pub fn draw<DB: DrawingBackend>(
+    data: &ContrastFigure,
+    root: &DrawingArea<DB, Shift>,
+) -> Result<(), String> {
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
     root.fill(&WHITE).map_err(e)?;
     let centre = root.dim_in_pixel().0 as i32 / 2;
@@ -97,7 +100,8 @@ pub fn draw<DB: DrawingBackend>(data: &ContrastFigure, root: &DrawingArea<DB, Sh
         (centre, 20),
     )
     .map_err(e)?;
-    root.draw_text(&data.label, &font(30).pos(top), (centre, 80)).map_err(e)?;
+    root.draw_text(&data.label, &font(30).pos(top), (centre, 80))
+        .map_err(e)?;
     let body = root.split_vertically(HEADER).1;
     if data.panels.is_empty() {
         body.draw_text("the runs do not differ", &font(40).pos(top), (centre, 200))
@@ -107,7 +111,10 @@ pub fn draw<DB: DrawingBackend>(data: &ContrastFigure, root: &DrawingArea<DB, Sh
     let rows = data.panels.len().div_ceil(COLUMNS).max(1);
     let areas = body.split_evenly((rows, COLUMNS));
     for ((series, line), area) in data.panels.iter().zip(areas.iter()) {
-        let (y0, y1) = (*line.keys().next().expect("years"), *line.keys().last().expect("years"));
+        let (y0, y1) = (
+            *line.keys().next().expect("years"),
+            *line.keys().last().expect("years"),
+        );
         let lo = line.values().map(|v| v.0.min(v.1)).fold(0.0f64, f64::min);
         let hi = line.values().map(|v| v.2.max(v.1)).fold(0.0f64, f64::max);
         let pad = ((hi - lo) * 0.08).max(1e-9);

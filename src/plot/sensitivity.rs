@@ -31,7 +31,11 @@ const GRID: RGBColor = RGBColor(225, 225, 225);
 struct Panel {
     output: OutputName,
     /// `(rank, parameter, [index → (value, ci)])`, in rank order.
-    parameters: Vec<(usize, String, BTreeMap<&'static str, (f64, Option<(f64, f64)>)>)>,
+    parameters: Vec<(
+        usize,
+        String,
+        BTreeMap<&'static str, (f64, Option<(f64, f64)>)>,
+    )>,
     noise_share: Option<f64>,
 }
 
@@ -89,13 +93,22 @@ impl Sensitivity {
 
     /// File stem of the figure.
     pub fn stem(&self) -> &'static str {
-        if self.method == "sobol" { SOBOL } else { MORRIS }
+        if self.method == "sobol" {
+            SOBOL
+        } else {
+            MORRIS
+        }
     }
 
     /// Size in pixels.
     pub fn size(&self) -> (u32, u32) {
         let rows = self.panels.len().div_ceil(COLUMNS).max(1) as u32;
-        let params = self.panels.iter().map(|p| p.parameters.len()).max().unwrap_or(1) as u32;
+        let params = self
+            .panels
+            .iter()
+            .map(|p| p.parameters.len())
+            .max()
+            .unwrap_or(1) as u32;
         let panel_h = if self.method == "sobol" {
             (260 + 64 * params).max(700)
         } else {
@@ -111,7 +124,10 @@ impl Sensitivity {
 }
 
 /// Draws the figure.
-pub fn draw<DB: DrawingBackend>(data: &Sensitivity, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+pub fn draw<DB: DrawingBackend>(
+    data: &Sensitivity,
+    root: &DrawingArea<DB, Shift>,
+) -> Result<(), String> {
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
     root.fill(&WHITE).map_err(e)?;
     let centre = root.dim_in_pixel().0 as i32 / 2;
@@ -121,8 +137,10 @@ pub fn draw<DB: DrawingBackend>(data: &Sensitivity, root: &DrawingArea<DB, Shift
     } else {
         "Morris screening: mean absolute effect μ* against spread σ"
     };
-    root.draw_text(title, &font(46).pos(top), (centre, 20)).map_err(e)?;
-    root.draw_text(&data.label, &font(30).pos(top), (centre, 80)).map_err(e)?;
+    root.draw_text(title, &font(46).pos(top), (centre, 20))
+        .map_err(e)?;
+    root.draw_text(&data.label, &font(30).pos(top), (centre, 80))
+        .map_err(e)?;
     let body = root.split_vertically(HEADER).1;
     let rows = data.panels.len().div_ceil(COLUMNS).max(1);
     let areas = body.split_evenly((rows, COLUMNS));
@@ -138,14 +156,23 @@ pub fn draw<DB: DrawingBackend>(data: &Sensitivity, root: &DrawingArea<DB, Shift
 
 fn caption(p: &Panel) -> String {
     match p.noise_share {
-        Some(n) => format!("{}   (replicate noise {:.1}% of the variance)", p.output, 100.0 * n),
+        Some(n) => format!(
+            "{}   (replicate noise {:.1}% of the variance)",
+            p.output,
+            100.0 * n
+        ),
         None => p.output.to_string(),
     }
 }
 
-fn morris_panel<DB: DrawingBackend>(p: &Panel, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
+fn morris_panel<DB: DrawingBackend>(
+    p: &Panel,
+    area: &DrawingArea<DB, Shift>,
+) -> Result<(), String> {
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-    let get = |m: &BTreeMap<&str, (f64, Option<(f64, f64)>)>, k: &str| m.get(k).copied().unwrap_or((f64::NAN, None));
+    let get = |m: &BTreeMap<&str, (f64, Option<(f64, f64)>)>, k: &str| {
+        m.get(k).copied().unwrap_or((f64::NAN, None))
+    };
     let (w, h) = area.dim_in_pixel();
     let list_h = 44 * p.parameters.len() as u32 + 20;
     let (chart_area, list) = area.split_vertically(h.saturating_sub(list_h));
@@ -156,8 +183,16 @@ fn morris_panel<DB: DrawingBackend>(p: &Panel, area: &DrawingArea<DB, Shift>) ->
         x_max = x_max.max(ci.map_or(mu_star, |c| c.1)).max(mu_star);
         y_max = y_max.max(get(m, "sigma").0);
     }
-    let x_max = if x_max > 0.0 && x_max.is_finite() { x_max * 1.1 } else { 1.0 };
-    let y_max = if y_max > 0.0 && y_max.is_finite() { y_max * 1.15 } else { 1.0 };
+    let x_max = if x_max > 0.0 && x_max.is_finite() {
+        x_max * 1.1
+    } else {
+        1.0
+    };
+    let y_max = if y_max > 0.0 && y_max.is_finite() {
+        y_max * 1.15
+    } else {
+        1.0
+    };
     let mut chart = ChartBuilder::on(&chart_area.margin(20, 40, 20, 20))
         .caption(caption(p), font(32))
         .x_label_area_size(80)
@@ -211,8 +246,13 @@ fn morris_panel<DB: DrawingBackend>(p: &Panel, area: &DrawingArea<DB, Shift>) ->
     let left = Pos::new(HPos::Left, VPos::Top);
     for (i, (rank, name, m)) in p.parameters.iter().enumerate() {
         let (mu_star, _) = get(m, "mu_star");
-        let line = format!("{rank}. {name}   μ* {}   σ {}", short(mu_star), short(get(m, "sigma").0));
-        list.draw_text(&line, &font(24).pos(left), (170, 10 + 44 * i as i32)).map_err(e)?;
+        let line = format!(
+            "{rank}. {name}   μ* {}   σ {}",
+            short(mu_star),
+            short(get(m, "sigma").0)
+        );
+        list.draw_text(&line, &font(24).pos(left), (170, 10 + 44 * i as i32))
+            .map_err(e)?;
     }
     let _ = w;
     Ok(())
@@ -260,15 +300,24 @@ fn sobol_panel<DB: DrawingBackend>(p: &Panel, area: &DrawingArea<DB, Shift>) -> 
         .map_err(e)?;
     for (i, (_, _, m)) in p.parameters.iter().enumerate() {
         let row = (n - 1 - i) as f64;
-        for (k, colour, y0, y1) in [("ST", TOTAL, row + 0.52, row + 0.88), ("S1", FIRST, row + 0.12, row + 0.48)] {
+        for (k, colour, y0, y1) in [
+            ("ST", TOTAL, row + 0.52, row + 0.88),
+            ("S1", FIRST, row + 0.12, row + 0.48),
+        ] {
             let Some(&(v, ci)) = m.get(k) else { continue };
             chart
-                .draw_series(std::iter::once(Rectangle::new([(0.0, y0), (v, y1)], colour.mix(0.85).filled())))
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(0.0, y0), (v, y1)],
+                    colour.mix(0.85).filled(),
+                )))
                 .map_err(e)?;
             if let Some((a, b)) = ci {
                 let y = (y0 + y1) / 2.0;
                 chart
-                    .draw_series(std::iter::once(PathElement::new(vec![(a, y), (b, y)], BLACK.stroke_width(3))))
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(a, y), (b, y)],
+                        BLACK.stroke_width(3),
+                    )))
                     .map_err(e)?;
                 for x in [a, b] {
                     chart
@@ -290,17 +339,29 @@ fn sobol_panel<DB: DrawingBackend>(p: &Panel, area: &DrawingArea<DB, Shift>) -> 
     for (i, (rank, name, _)) in p.parameters.iter().enumerate() {
         let y = top + (step * (i as f64 + 0.5)) as i32;
         labels
-            .draw_text(&format!("{rank}. {name}"), &font(24).pos(right), (label_w as i32 - 10, y))
+            .draw_text(
+                &format!("{rank}. {name}"),
+                &font(24).pos(right),
+                (label_w as i32 - 10, y),
+            )
             .map_err(e)?;
     }
     let legend = Pos::new(HPos::Left, VPos::Center);
     let (_, lh) = labels.dim_in_pixel();
-    for (i, (text, colour)) in [("total index ST", TOTAL), ("first-order index S1", FIRST)].iter().enumerate() {
+    for (i, (text, colour)) in [("total index ST", TOTAL), ("first-order index S1", FIRST)]
+        .iter()
+        .enumerate()
+    {
         let y = lh as i32 - 60 + 30 * i as i32;
         labels
-            .draw(&Rectangle::new([(30, y - 10), (70, y + 10)], colour.mix(0.85).filled()))
+            .draw(&Rectangle::new(
+                [(30, y - 10), (70, y + 10)],
+                colour.mix(0.85).filled(),
+            ))
             .map_err(e)?;
-        labels.draw_text(text, &font(22).pos(legend), (80, y)).map_err(e)?;
+        labels
+            .draw_text(text, &font(22).pos(legend), (80, y))
+            .map_err(e)?;
     }
     Ok(())
 }

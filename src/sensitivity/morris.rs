@@ -109,7 +109,8 @@ mod tests {
             candidates: None,
         };
         let pts = points(&s, 4, 17);
-        let f = |x: &[f64]| 3.0 * x[0] - 2.0 * x[1] + 0.0 * x[2] + 4.0 * (x[3] - 0.5) * (x[0] - 0.5);
+        let f =
+            |x: &[f64]| 3.0 * x[0] - 2.0 * x[1] + 0.0 * x[2] + 4.0 * (x[3] - 0.5) * (x[0] - 0.5);
         let y: Vec<f64> = pts.iter().map(|x| f(x)).collect();
         let ee = effects(&pts, &y).unwrap();
         assert!(ee.iter().all(|e| e.len() == 30));
@@ -122,7 +123,11 @@ mod tests {
         assert_eq!((m[2].mu, m[2].mu_star, m[2].sigma), (0.0, 0.0, 0.0));
         // x3 only interacts with x0: effects 4(x0 − 1/2) = ±2/3 or ±2, mean about zero.
         assert!(m[3].sigma > 0.5 && m[3].mu.abs() < m[3].mu_star);
-        assert!(ee[3].iter().all(|e| [2.0 / 3.0, 2.0].iter().any(|v| (e.abs() - v).abs() < 1e-9)));
+        assert!(
+            ee[3]
+                .iter()
+                .all(|e| [2.0 / 3.0, 2.0].iter().any(|v| (e.abs() - v).abs() < 1e-9))
+        );
         // x0: 3 + 4(x3 − 1/2), so μ near 3 and σ > 0.
         assert!((m[0].mu - 3.0).abs() < 1.0 && m[0].sigma > 0.5);
     }
@@ -131,7 +136,13 @@ mod tests {
     fn a_step_that_moves_two_parameters_is_refused() {
         let pts = vec![vec![0.0, 0.0], vec![1.0, 1.0], vec![1.0, 0.0]];
         let e = effects(&pts, &[0.0, 1.0, 2.0]).unwrap_err();
-        assert_eq!(e, NotATrajectory { point: 1, changed: 2 });
+        assert_eq!(
+            e,
+            NotATrajectory {
+                point: 1,
+                changed: 2
+            }
+        );
     }
 
     #[test]
@@ -144,6 +155,9 @@ mod tests {
         };
         let m = summarise(&ee, &b);
         let (lo, hi) = m[0].mu_star_ci.unwrap();
-        assert!(lo < m[0].mu_star && m[0].mu_star < hi && hi - lo < 1.5, "{lo} {hi}");
+        assert!(
+            lo < m[0].mu_star && m[0].mu_star < hi && hi - lo < 1.5,
+            "{lo} {hi}"
+        );
     }
 }

@@ -173,14 +173,20 @@ mod tests {
         let st = [0.5576, 0.4424, 0.2437];
         let inside = |e: &Estimate, truth: f64, what: &str| {
             let (lo, hi) = e.ci.unwrap();
-            eprintln!("{what}: {:.4} [{lo:.4}, {hi:.4}] (analytic {truth})", e.value);
+            eprintln!(
+                "{what}: {:.4} [{lo:.4}, {hi:.4}] (analytic {truth})",
+                e.value
+            );
             assert!(
                 lo <= truth && truth <= hi,
                 "{what}: analytic {truth} outside [{lo:.4}, {hi:.4}] (estimate {:.4})",
                 e.value
             );
             let width = if what.starts_with("S2") { 0.25 } else { 0.1 };
-            assert!(hi - lo < width, "{what}: interval [{lo}, {hi}] too wide to mean much");
+            assert!(
+                hi - lo < width,
+                "{what}: interval [{lo}, {hi}] too wide to mean much"
+            );
         };
         for j in 0..3 {
             inside(&ix.first[j], s1[j], &format!("S1[{j}]"));

@@ -122,7 +122,14 @@ pub fn rows(a: &OutputAnalysis, method: &str, parameters: &[String]) -> Vec<Tabl
                 out.push(row(p, "", Index::ST, s.total[j].value, s.total[j].ci, r));
             }
             for &(j, k, e) in &s.second {
-                out.push(row(&parameters[j], &parameters[k], Index::S2, e.value, e.ci, None));
+                out.push(row(
+                    &parameters[j],
+                    &parameters[k],
+                    Index::S2,
+                    e.value,
+                    e.ci,
+                    None,
+                ));
             }
         }
     }
@@ -141,7 +148,15 @@ fn number(v: f64) -> String {
 pub fn to_csv(rows: &[TableRow]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::with_capacity(96 * rows.len() + 96));
     w.write_record([
-        "output", "year", "method", "parameter", "with", "index", "value", "ci_low", "ci_high",
+        "output",
+        "year",
+        "method",
+        "parameter",
+        "with",
+        "index",
+        "value",
+        "ci_low",
+        "ci_high",
         "rank",
     ])
     .expect("writes to memory");

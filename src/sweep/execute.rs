@@ -27,7 +27,7 @@ use rayon::prelude::*;
 
 use super::design::Outputs;
 use super::folder::{ShardHeader, SweepDir, results_header};
-use super::keep::{self, Keep, KeptValue, Keeper};
+use super::keep::{self, Keep, Keeper, KeptValue};
 use super::{PlanRow, SweepError};
 use crate::compare;
 use crate::engine::Simulation;

@@ -170,7 +170,11 @@ impl SweepDir {
                 path: dir.display().to_string(),
                 message: format!(
                     "plan.csv, {}scenario.toml or observed/ changed since planning (plan hash {} in manifest.toml, {} now): plan again",
-                    if points_csv.is_some() { "points.csv, " } else { "" },
+                    if points_csv.is_some() {
+                        "points.csv, "
+                    } else {
+                        ""
+                    },
                     short(&manifest.plan_hash),
                     short(&hash)
                 ),

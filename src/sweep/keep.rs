@@ -129,7 +129,8 @@ impl fmt::Display for KeepError {
     }
 }
 
-const SYNTAX: &str = "SERIES:PLACE[:SEX][:YEARS][:STAT], fit:distance or fit:log1p_rmse:SERIES:PLACE[:SEX]";
+const SYNTAX: &str =
+    "SERIES:PLACE[:SEX][:YEARS][:STAT], fit:distance or fit:log1p_rmse:SERIES:PLACE[:SEX]";
 
 fn sex(s: &str) -> Option<Sex> {
     match s {
@@ -256,7 +257,10 @@ pub fn parse(text: &str) -> Result<Keep, KeepError> {
             years_field = Some(y);
         } else if let Some(&(_, s)) = Stat::NAMES.iter().find(|(n, _)| *n == f) {
             if stage >= 3 {
-                return Err(err(o, format!("expected one statistic, found a second, \"{f}\"")));
+                return Err(err(
+                    o,
+                    format!("expected one statistic, found a second, \"{f}\""),
+                ));
             }
             stat_field = Some((o, s));
         } else {
@@ -299,20 +303,24 @@ fn parse_fit(trimmed: &str, fields: &[(usize, &str)]) -> Result<Keep, KeepError>
         Some("distance") => {
             return Err(err(
                 fields[2].0,
-                format!("expected nothing after fit:distance, found \"{}\"", fields[2].1),
+                format!(
+                    "expected nothing after fit:distance, found \"{}\"",
+                    fields[2].1
+                ),
             ));
         }
         Some("log1p_rmse") => {
             let (Some(&(os, series)), Some(&(op, place))) = (fields.get(2), fields.get(3)) else {
                 return Err(err(
                     end,
-                    format!(
-                        "expected fit:log1p_rmse:SERIES:PLACE[:SEX], found \"{trimmed}\""
-                    ),
+                    format!("expected fit:log1p_rmse:SERIES:PLACE[:SEX], found \"{trimmed}\""),
                 ));
             };
             if !is_name(series) {
-                return Err(err(os, format!("expected a series name, found \"{series}\"")));
+                return Err(err(
+                    os,
+                    format!("expected a series name, found \"{series}\""),
+                ));
             }
             if !is_name(place) {
                 return Err(err(op, format!("expected one place id, found \"{place}\"")));
@@ -395,10 +403,8 @@ impl Keeper {
             .iter()
             .enumerate()
             .map(|(i, k)| {
-                let resolved = resolve(&k.spec, plan, years).map_err(|message| Unknown {
-                    entry: i,
-                    message,
-                })?;
+                let resolved = resolve(&k.spec, plan, years)
+                    .map_err(|message| Unknown { entry: i, message })?;
                 Ok((k.clone(), resolved))
             })
             .collect::<Result<_, Unknown>>()?;
@@ -614,25 +620,49 @@ mod tests {
             }
         );
         assert!(parse("hidden_in_transit:CHN_NE:2010").unwrap().is_scalar());
-        assert!(!parse("hidden_in_transit:CHN_NE:2000-2010").unwrap().is_scalar());
+        assert!(
+            !parse("hidden_in_transit:CHN_NE:2000-2010")
+                .unwrap()
+                .is_scalar()
+        );
         assert_eq!(parse(" a:B:sum ").unwrap().text, "a:B:sum");
     }
 
     #[test]
     fn syntax_errors_point_at_the_field() {
         let cases = [
-            ("onward_departures", 17, "expected `:PLACE` after the series"),
-            ("a:B:20x5", 4, "expected a year or a range of years like 2005-2020, found \"20x5\""),
+            (
+                "onward_departures",
+                17,
+                "expected `:PLACE` after the series",
+            ),
+            (
+                "a:B:20x5",
+                4,
+                "expected a year or a range of years like 2005-2020, found \"20x5\"",
+            ),
             ("a:B:2020-2005", 4, "FIRST <= LAST"),
-            ("a:B:2010:total", 9, "found the sex \"total\" after the years"),
+            (
+                "a:B:2010:total",
+                9,
+                "found the sex \"total\" after the years",
+            ),
             ("a:B:2010-2012:sum:mean", 18, "expected one statistic"),
-            ("a:B:2010:sum", 9, "a statistic reduces a range of years, found one year (2010)"),
+            (
+                "a:B:2010:sum",
+                9,
+                "a statistic reduces a range of years, found one year (2010)",
+            ),
             ("a:B:median", 4, "found \"median\""),
             ("a:B+:sum", 2, "expected a place id"),
             ("a b:B", 0, "expected a series name"),
             ("fit:rmse", 4, "expected fit:distance or fit:log1p_rmse"),
             ("fit:distance:x", 13, "expected nothing after fit:distance"),
-            ("fit:log1p_rmse:a", 16, "expected fit:log1p_rmse:SERIES:PLACE[:SEX]"),
+            (
+                "fit:log1p_rmse:a",
+                16,
+                "expected fit:log1p_rmse:SERIES:PLACE[:SEX]",
+            ),
             ("", 0, "expected SERIES:PLACE"),
         ];
         for (text, offset, message) in cases {

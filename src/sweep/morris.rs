@@ -65,7 +65,13 @@ pub fn points(s: &MorrisSettings, d: usize, seed: u64) -> Vec<Vec<f64>> {
         .flat_map(|c| candidates[c].clone())
         .map(|p| {
             p.into_iter()
-                .map(|k| if k == s.levels - 1 { 1.0 } else { k as f64 * scale })
+                .map(|k| {
+                    if k == s.levels - 1 {
+                        1.0
+                    } else {
+                        k as f64 * scale
+                    }
+                })
                 .collect()
         })
         .collect()

@@ -31,8 +31,8 @@ use super::keep::{KeepSpec, Keeper};
 use super::morris::{self, MorrisSettings};
 use super::saltelli::{self, SaltelliSettings};
 use super::sample;
-use crate::observe::Plan as ObservePlan;
 use crate::engine::rng::mix64;
+use crate::observe::Plan as ObservePlan;
 use crate::observed;
 use crate::output::write_atomic;
 use crate::scenario::{Location, Override, ScenarioError, Template};
@@ -577,14 +577,14 @@ pub fn read_points(
     };
     let bytes = std::fs::read(path).map_err(|e| SweepError::io(path, e))?;
     let mut r = csv::Reader::from_reader(bytes.as_slice());
-    let header = r
-        .headers()
-        .map_err(|e| bad(1, e.to_string()))?
-        .clone();
+    let header = r.headers().map_err(|e| bad(1, e.to_string()))?.clone();
     let mut expected = vec!["point".to_string(), "block".to_string()];
     expected.extend(parameters.iter().cloned());
     if header.iter().ne(expected.iter()) {
-        return Err(bad(1, format!("expected the header `{}`", expected.join(","))));
+        return Err(bad(
+            1,
+            format!("expected the header `{}`", expected.join(",")),
+        ));
     }
     let mut points = Vec::new();
     for (i, rec) in r.records().enumerate() {
@@ -602,7 +602,11 @@ pub fn read_points(
                 format!("expected point {i} of block {}", i / block),
             ));
         }
-        points.push((2..expected.len()).map(num).collect::<Result<Vec<_>, _>>()?);
+        points.push(
+            (2..expected.len())
+                .map(num)
+                .collect::<Result<Vec<_>, _>>()?,
+        );
     }
     Ok(UnitPoints { block, points })
 }

@@ -98,11 +98,12 @@ pub fn read(sweep: &SweepDir) -> Result<RunValues, SweepError> {
             },
             _ => continue,
         };
-        let row: usize = rec[0]
-            .parse()
-            .ok()
-            .filter(|&r| r < runs)
-            .ok_or_else(|| bad(line, format!("expected a row below {runs}, found \"{}\"", &rec[0])))?;
+        let row: usize = rec[0].parse().ok().filter(|&r| r < runs).ok_or_else(|| {
+            bad(
+                line,
+                format!("expected a row below {runs}, found \"{}\"", &rec[0]),
+            )
+        })?;
         let year = match &rec[year] {
             "" => None,
             y => Some(
@@ -117,7 +118,9 @@ pub fn read(sweep: &SweepDir) -> Result<RunValues, SweepError> {
                     .map_err(|_| bad(line, format!("expected a number, found \"{v}\"")))?,
             ),
         };
-        found.entry((entry, year)).or_insert_with(|| vec![None; runs])[row] = v;
+        found
+            .entry((entry, year))
+            .or_insert_with(|| vec![None; runs])[row] = v;
     }
     let mut outputs = Vec::with_capacity(found.len());
     let mut values = Vec::with_capacity(found.len());

@@ -25,11 +25,7 @@ pub struct SaltelliSettings {
 impl SaltelliSettings {
     /// Points per base point: `d + 2`, or `2d + 2` with second order.
     pub fn block(&self, d: usize) -> usize {
-        if self.second_order {
-            2 * d + 2
-        } else {
-            d + 2
-        }
+        if self.second_order { 2 * d + 2 } else { d + 2 }
     }
 }
 

@@ -313,8 +313,10 @@ pub fn totals(
     is_stock: impl Fn(&str) -> bool,
     group: &[usize],
 ) -> Vec<Total> {
+    /// Whether the series is a stock, and its totals in A and in B, replicate by replicate.
+    type Sums = (bool, Vec<f64>, Vec<f64>);
     let r = p.replicates();
-    let mut sums: BTreeMap<(String, Sex), (bool, Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut sums: BTreeMap<(String, Sex), Sums> = BTreeMap::new();
     for (i, k) in p.keys.iter().enumerate() {
         if k.place == EVERY_PLACE || k.year < years.0 || k.year > years.1 {
             continue;

@@ -26,16 +26,15 @@ const TOTAL: RGBColor = RGBColor(31, 102, 170);
 const FIRST: RGBColor = RGBColor(240, 150, 60);
 const GRID: RGBColor = RGBColor(225, 225, 225);
 
+/// A parameter's indices by name: `index → (value, confidence interval)`.
+type IndexValues = BTreeMap<&'static str, (f64, Option<(f64, f64)>)>;
+
 /// One output's indices per parameter.
 #[derive(Clone, Debug, Default)]
 struct Panel {
     output: OutputName,
-    /// `(rank, parameter, [index → (value, ci)])`, in rank order.
-    parameters: Vec<(
-        usize,
-        String,
-        BTreeMap<&'static str, (f64, Option<(f64, f64)>)>,
-    )>,
+    /// `(rank, parameter, indices)`, in rank order.
+    parameters: Vec<(usize, String, IndexValues)>,
     noise_share: Option<f64>,
 }
 
@@ -112,7 +111,8 @@ impl Sensitivity {
         let panel_h = if self.method == "sobol" {
             (260 + 64 * params).max(700)
         } else {
-            (300 + 44 * params).max(1000)
+            // The chart (900 px) above the list of parameters (44 px a line).
+            900 + 44 * params + 20
         };
         (2800, HEADER + rows * panel_h)
     }
@@ -170,9 +170,7 @@ fn morris_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
 ) -> Result<(), String> {
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-    let get = |m: &BTreeMap<&str, (f64, Option<(f64, f64)>)>, k: &str| {
-        m.get(k).copied().unwrap_or((f64::NAN, None))
-    };
+    let get = |m: &IndexValues, k: &str| m.get(k).copied().unwrap_or((f64::NAN, None));
     let (w, h) = area.dim_in_pixel();
     let list_h = 44 * p.parameters.len() as u32 + 20;
     let (chart_area, list) = area.split_vertically(h.saturating_sub(list_h));

@@ -12,7 +12,7 @@ use crate::engine::rng::{Purpose, from_key, mix_key};
 use crate::output::quantile;
 
 /// Tag of the bootstrap streams within [`Purpose::External`].
-const BOOT: u64 = 0x0042_4f4f_54; // "BOOT"
+const BOOT: u64 = 0x0000_424f_4f54; // "BOOT"
 
 /// How intervals are computed.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -207,3 +207,22 @@ fn the_variance_split_is_over_parameter_sets_when_both_runs_share_the_draws() {
     }
     assert!(defined > 10, "split defined on {defined} rows");
 }
+
+#[test]
+fn a_posterior_file_and_its_calibration_folder_give_the_same_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (folder, file) = (tmp.path().join("folder"), tmp.path().join("file"));
+    run(
+        MINIMAL,
+        &folder,
+        &["--posterior", POSTERIOR, "--draws", "3"],
+    );
+    let csv = format!("{POSTERIOR}/posterior.csv");
+    run(MINIMAL, &file, &["--posterior", &csv, "--draws", "3"]);
+    let series = |d: &Path| fs::read(d.join("series.csv")).unwrap();
+    assert_eq!(series(&folder), series(&file));
+    // …and not the same as a run of the scenario's own values.
+    let plain = tmp.path().join("plain");
+    run(MINIMAL, &plain, &[]);
+    assert_ne!(series(&plain), series(&file));
+}

@@ -36,9 +36,14 @@ pub struct Posterior {
 const FIXED: [&str; 4] = ["generation", "particle", "weight", "distance"];
 
 impl Posterior {
-    /// Reads `dir/posterior.csv`.
-    pub fn read(dir: &Path) -> Result<Posterior, FileError> {
-        let file = dir.join("posterior.csv");
+    /// Reads `path/posterior.csv` when `path` is a calibration's folder, or `path` itself when
+    /// it is a file (a posterior shipped on its own, e.g. `docs/calibration/`).
+    pub fn read(path: &Path) -> Result<Posterior, FileError> {
+        let file = if path.is_file() {
+            path.to_path_buf()
+        } else {
+            path.join("posterior.csv")
+        };
         let name = file.display().to_string();
         let bytes = std::fs::read(&file).map_err(|source| FileError::Io {
             path: name.clone(),

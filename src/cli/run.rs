@@ -40,9 +40,9 @@ pub struct RunArgs {
     /// `compare` and `plot` read either).
     #[arg(long, value_enum, default_value_t = TableFormat::Csv)]
     format: TableFormat,
-    /// A calibration's output folder: each replicate runs a parameter set drawn from its
-    /// posterior.csv by weight (seeded by the run's seed).
-    #[arg(long, value_name = "CALIBRATION_DIR")]
+    /// A calibration's output folder, or a posterior.csv file: each replicate runs a
+    /// parameter set drawn from the posterior by weight (seeded by the run's seed).
+    #[arg(long, value_name = "CALIBRATION_DIR|FILE")]
     posterior: Option<PathBuf>,
     /// With --posterior: the number of parameter draws; replicate k uses draw k mod N
     /// [default: one draw per replicate].

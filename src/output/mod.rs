@@ -195,7 +195,7 @@ pub struct Manifest {
 /// Which posterior a run drew its parameters from, and which particle each draw took.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct PosteriorDraws {
-    /// The calibration folder.
+    /// The calibration folder or posterior file, as given to `--posterior`.
     pub calibration: String,
     /// BLAKE3 of its `posterior.csv`.
     pub posterior_hash: String,

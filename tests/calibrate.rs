@@ -358,6 +358,58 @@ fn shipped_calibrations_are_valid() {
     assert!(n >= 1);
 }
 
+/// The calibration re-run on 0.3.0 (`docs/calibration/baseline-0.3.0/`) still supports the
+/// baseline's values: each lies inside that posterior's 90% interval and within 9% of its median
+/// (docs/calibration/README.md).
+#[test]
+fn baseline_values_lie_inside_the_posterior_of_the_0_3_0_calibration() {
+    let s = common::load("scenarios/baseline.toml", &[]);
+    let resolved: toml::Value = toml::from_str(&s.resolved).unwrap();
+    let mut reader = csv::Reader::from_path(common::path(
+        "docs/calibration/baseline-0.3.0/posterior_summary.csv",
+    ))
+    .unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (path_col, p05, p50, p95) = (
+        column("parameter"),
+        column("p05"),
+        column("p50"),
+        column("p95"),
+    );
+    let mut n = 0;
+    for row in reader.records() {
+        let row = row.unwrap();
+        let path = &row[path_col];
+        let q = |c: usize| row[c].parse::<f64>().unwrap();
+        let mut v = &resolved;
+        for key in path.split('.') {
+            v = match key.parse::<usize>() {
+                Ok(i) => &v[i],
+                Err(_) => v.get(key).unwrap_or_else(|| panic!("{path}: no key {key}")),
+            };
+        }
+        let value = v
+            .as_float()
+            .or_else(|| v.as_integer().map(|i| i as f64))
+            .unwrap();
+        assert!(
+            q(p05) <= value && value <= q(p95),
+            "{path}: baseline {value} outside [{}, {}]",
+            q(p05),
+            q(p95)
+        );
+        let off = (value - q(p50)).abs() / q(p50);
+        assert!(
+            off < 0.09,
+            "{path}: baseline {value}, median {} ({off:.3})",
+            q(p50)
+        );
+        n += 1;
+    }
+    assert_eq!(n, 12);
+}
+
 /// The baseline holds the posterior medians of its shipped calibration (README, "The shipped
 /// calibration of the baseline"): every free parameter of `scenarios/calibration/baseline.toml`
 /// has, in the resolved baseline, the median recorded in

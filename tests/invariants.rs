@@ -252,7 +252,7 @@ move_on = 0.5
 [hosts.H]
 recognition = 0.5
 processing = { dist = "fixed", months = 3 }
-resettlement_quota = 2000
+resettlement_quota = 300
 resettlement_route = "T-H"
 [routes.O-T]
 from = "O"
@@ -263,7 +263,8 @@ from = "T"
 to = "H"
 duration = { dist = "fixed", months = 1 }
 arrest = 1.0
-weight = 0
+# rarely chosen freely (a zero weight would switch the quota off)
+weight = 0.01
 [routes.T-U]
 from = "T"
 to = "U"

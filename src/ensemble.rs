@@ -41,8 +41,14 @@ impl EnsembleResult {
 
 /// Runs replicates `0..scenario.run.replicates` on the current rayon pool.
 pub fn run(scenario: &Scenario) -> Result<EnsembleResult, EngineError> {
+    run_checked(scenario, false)
+}
+
+/// [`run`], also checking the engine's wake-up invariant at every year's end when `check` is
+/// set (debug builds always check); the rows are the same either way.
+pub fn run_checked(scenario: &Scenario, check: bool) -> Result<EnsembleResult, EngineError> {
     let plan = Arc::new(Plan::new(scenario.observation.clone()));
-    let sim = Simulation::new(&scenario.model);
+    let sim = Simulation::new(&scenario.model).checked(check);
     let start = Instant::now();
     let results = sim.run_ensemble(scenario.run.seed, 0, scenario.run.replicates, |_| {
         Recorder::new(plan.clone())

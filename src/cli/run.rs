@@ -48,6 +48,10 @@ pub struct RunArgs {
     /// [default: one draw per replicate].
     #[arg(long, value_name = "N", requires = "posterior")]
     draws: Option<u32>,
+    /// Check the engine's invariants as the run goes (every live agent has exactly one pending
+    /// wake-up, every absorbing one none); slower, same results. Always on in debug builds.
+    #[arg(long)]
+    check: bool,
 }
 
 /// How `series` and `summary` are written.
@@ -109,7 +113,7 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         None => None,
     };
     let result = match &draws {
-        None => pool.install(|| ensemble::run(&scenario)),
+        None => pool.install(|| ensemble::run_checked(&scenario, args.check)),
         Some(d) => {
             let models = pool.install(|| draw_scenarios(&template, &overrides, d))?;
             let plan = Arc::new(Plan::new(scenario.observation.clone()));

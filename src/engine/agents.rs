@@ -128,10 +128,11 @@ impl Ord for Waiting {
 }
 
 impl Block {
-    pub fn new(months: u32, n_places: usize) -> Block {
+    /// An empty block; `keep_beyond` keeps wake-ups past the end of the run (for checks).
+    pub fn new(months: u32, n_places: usize, keep_beyond: bool) -> Block {
         Block {
             cols: Columns::with_capacity(BLOCK_SIZE),
-            calendar: Calendar::new(months),
+            calendar: Calendar::new(months, keep_beyond),
             stocks: vec![0; LifeState::COUNT * n_places * 2],
             flows: vec![0; FlowKind::COUNT * n_places * 2],
             departures: vec![0; n_places],
@@ -274,7 +275,7 @@ mod tests {
 
     #[test]
     fn set_state_moves_one_count() {
-        let mut b = Block::new(12, 3);
+        let mut b = Block::new(12, 3, false);
         let i = b.push(LifeState::Crossing, FLAG_FEMALE, 0, 0, 0, 1980);
         b.set_state(i, LifeState::InTransit, 2, 1);
         let at = |s, p| b.stocks[YearTally::stock_index(3, s, p, 1)];

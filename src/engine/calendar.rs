@@ -3,6 +3,10 @@
 //! Lists are chains of fixed-size chunks drawn from one arena, with emptied chunks reused, so
 //! scheduling never reallocates or copies a list and memory stays close to two bytes per
 //! scheduled agent. A month's list is read in the order it was written.
+//!
+//! Wake-ups past the end of the run are dropped, or, when the run checks its invariants, kept
+//! in one list after the last month (never read by the month loop), so that every agent in a
+//! live state can be seen to have exactly one pending wake-up.
 
 use super::prefetch::prefetch;
 
@@ -27,6 +31,9 @@ const EMPTY: Chunk = Chunk {
 
 /// Per-month lists of agents (block-local indices).
 pub(crate) struct Calendar {
+    /// Months of the run; list `horizon` (kept only when checking) holds later wake-ups.
+    horizon: usize,
+    keep_beyond: bool,
     first: Vec<u32>,
     last: Vec<u32>,
     /// Agents in each month's last chunk.
@@ -36,10 +43,14 @@ pub(crate) struct Calendar {
 }
 
 impl Calendar {
-    /// An empty calendar of `months` months.
-    pub fn new(months: u32) -> Calendar {
-        let m = months as usize;
+    /// An empty calendar of `months` months; `keep_beyond` keeps wake-ups after the last month
+    /// in a list of their own instead of dropping them.
+    pub fn new(months: u32, keep_beyond: bool) -> Calendar {
+        let horizon = months as usize;
+        let m = horizon + usize::from(keep_beyond);
         Calendar {
+            horizon,
+            keep_beyond,
             first: vec![NIL; m],
             last: vec![NIL; m],
             tail_len: vec![0; m],
@@ -53,12 +64,16 @@ impl Calendar {
         self.first[month as usize] == NIL
     }
 
-    /// Adds `agent` to `month`'s list; months past the end are ignored.
+    /// Adds `agent` to `month`'s list; months past the end are dropped (or kept after the
+    /// last month).
     #[inline(always)]
     pub fn push(&mut self, month: u32, agent: u16) {
-        let m = month as usize;
-        if m >= self.first.len() {
-            return;
+        let mut m = month as usize;
+        if m >= self.horizon {
+            if !self.keep_beyond {
+                return;
+            }
+            m = self.horizon;
         }
         let len = usize::from(self.tail_len[m]);
         let last = self.last[m];
@@ -123,21 +138,31 @@ impl Calendar {
         Some((c.items, n))
     }
 
-    /// Agents waiting in all months (for checks).
-    #[cfg(test)]
-    pub fn len(&self) -> usize {
-        let mut n = 0;
-        for (m, &f) in self.first.iter().enumerate() {
-            let mut i = f;
+    /// Calls `f(month, agent)` for every pending wake-up, month by month (wake-ups after the
+    /// last month, when kept, come last with `month` = the number of months).
+    pub fn for_each(&self, mut f: impl FnMut(u32, u16)) {
+        for (m, &first) in self.first.iter().enumerate() {
+            let mut i = first;
             while i != NIL {
-                n += if i == self.last[m] {
+                let n = if i == self.last[m] {
                     usize::from(self.tail_len[m])
                 } else {
                     CHUNK
                 };
-                i = self.chunks[i as usize].next;
+                let chunk = &self.chunks[i as usize];
+                for &a in &chunk.items[..n] {
+                    f(m as u32, a);
+                }
+                i = chunk.next;
             }
         }
+    }
+
+    /// Agents waiting in all months (for checks).
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        let mut n = 0;
+        self.for_each(|_, _| n += 1);
         n
     }
 }
@@ -154,11 +179,11 @@ mod tests {
 
     #[test]
     fn lists_keep_order_across_chunks_and_reuse_them() {
-        let mut c = Calendar::new(4);
+        let mut c = Calendar::new(4, false);
         for a in 0..150u16 {
             c.push(1 + u32::from(a % 2), a);
         }
-        c.push(9, 7); // past the end: ignored
+        c.push(9, 7); // past the end: dropped
         assert_eq!(c.len(), 150);
         assert!(c.is_empty(0) && !c.is_empty(1));
         let mut seen = Vec::new();
@@ -175,5 +200,16 @@ mod tests {
             c.push(0, a);
         }
         assert_eq!(c.chunks.len(), arena, "freed chunks are reused");
+    }
+
+    #[test]
+    fn wake_ups_past_the_end_are_kept_when_checking() {
+        let mut c = Calendar::new(4, true);
+        c.push(2, 5);
+        c.push(4, 6);
+        c.push(400, 7);
+        let mut seen = Vec::new();
+        c.for_each(|m, a| seen.push((m, a)));
+        assert_eq!(seen, [(2, 5), (4, 6), (4, 7)]);
     }
 }

@@ -23,6 +23,7 @@ mod calendar;
 mod choice;
 mod drivers;
 pub mod hazard;
+mod invariant;
 pub mod model;
 mod prefetch;
 pub mod rng;

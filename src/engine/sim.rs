@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use super::agents::Block;
 use super::choice::Choices;
 use super::drivers::{self, History};
+use super::invariant::check_wake_ups;
 use super::model::{Model, RouteId};
 use super::rng::{Purpose, stream};
 use super::step::MonthCtx;
@@ -41,6 +42,35 @@ pub enum EngineError {
         agent: u64,
         /// The invalid value.
         state: u8,
+    },
+    /// An agent's pending wake-ups do not match its state.
+    #[error(
+        "wake-up invariant violated in replicate {replicate} at the end of month {month}: agent {agent} ({state}) {problem}"
+    )]
+    WakeUp {
+        /// Replicate index.
+        replicate: u32,
+        /// Month (0 = January of the first year).
+        month: u32,
+        /// Agent index.
+        agent: u64,
+        /// Its state.
+        state: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The number of leavers of a month cannot be drawn (its expectation is not finite or too
+    /// large for a Poisson draw).
+    #[error(
+        "replicate {replicate}, month {month}: cannot draw the number of leavers from an expected {lambda:e} agents (raise run.persons_per_agent or lower the exit rate)"
+    )]
+    ExitDraw {
+        /// Replicate index.
+        replicate: u32,
+        /// Month.
+        month: u32,
+        /// The expected number of leavers (agents).
+        lambda: f64,
     },
     /// The run would create more agents than one replicate can index.
     #[error("replicate {replicate} needs more than {limit} agents; raise run.persons_per_agent")]
@@ -87,15 +117,26 @@ const MAX_AGENTS: u64 = 1 << 40;
 pub struct Simulation<'m> {
     model: &'m Model,
     tables: Tables,
+    check: bool,
 }
 
 impl<'m> Simulation<'m> {
-    /// Precomputes the lookup tables of `model`.
+    /// Precomputes the lookup tables of `model`. Debug builds (and so tests) check the
+    /// wake-up invariant as they run.
     pub fn new(model: &'m Model) -> Self {
         Simulation {
             model,
             tables: Tables::new(model),
+            check: cfg!(debug_assertions),
         }
+    }
+
+    /// Also checks the wake-up invariant (`engine::invariant`) at every year's end in a
+    /// release build; results are the same either way.
+    #[must_use]
+    pub fn checked(mut self, on: bool) -> Self {
+        self.check |= on;
+        self
     }
 
     /// The model.
@@ -170,10 +211,16 @@ impl<'m> Simulation<'m> {
             // New leavers, from their own stream, appended in creation order.
             let mut exit_rng = stream(seed, replicate, Purpose::Exit, month, 0);
             let lambda = exit_lambda(&model, &choices, year);
-            let n = if lambda > 0.0 {
-                Poisson::new(lambda).map_or(0, |d| d.sample(&mut exit_rng) as u64)
-            } else {
+            // A draw that cannot be made is an error, never zero leavers.
+            let n = if lambda == 0.0 {
                 0
+            } else {
+                let d = Poisson::new(lambda).map_err(|_| EngineError::ExitDraw {
+                    replicate,
+                    month,
+                    lambda,
+                })?;
+                d.sample(&mut exit_rng) as u64
             };
             if stats.agents_created + n > MAX_AGENTS {
                 return Err(EngineError::TooManyAgents {
@@ -193,7 +240,7 @@ impl<'m> Simulation<'m> {
                 // Truncation is flooring here: birth years are positive.
                 let born = (f64::from(model.year(year)) - age) as i16;
                 if blocks.last().is_none_or(Block::is_full) {
-                    blocks.push(Block::new(months, n_places));
+                    blocks.push(Block::new(months, n_places, self.check));
                 }
                 let block = blocks.last_mut().expect("a block");
                 block.create(&ctx, &mut exit_rng, route, female, born);
@@ -231,6 +278,9 @@ impl<'m> Simulation<'m> {
                     });
                 }
                 observer.year_end(&tally);
+                if self.check {
+                    check_wake_ups(replicate, month, &blocks)?;
+                }
             }
         }
 
@@ -288,7 +338,7 @@ impl<'m> Simulation<'m> {
                 let born = (f64::from(model.start_year) - age) as i16;
                 let waited = stock.months_in_state.sample_from_zero(&mut rng);
                 if blocks.last().is_none_or(Block::is_full) {
-                    blocks.push(Block::new(months, n_places));
+                    blocks.push(Block::new(months, n_places, self.check));
                 }
                 let block = blocks.last_mut().expect("a block");
                 block.create_initial(stock.state, stock.place, female, born, waited);

@@ -144,13 +144,18 @@ impl Block {
         };
         let e: f64 = Exp1.sample(rng);
         let found = hazard.next_event(self.entered(i), from, end, e);
-        if found.is_none() && end < ctx.months {
-            match hazard.queue() {
-                Some(q) => {
-                    let threshold = hazard.threshold(from, e);
-                    self.wait_in_queue(q, threshold, i);
+        if found.is_none() {
+            if end < ctx.months {
+                match hazard.queue() {
+                    Some(q) => {
+                        let threshold = hazard.threshold(from, e);
+                        self.wait_in_queue(q, threshold, i);
+                    }
+                    None => self.schedule(i, end, DUE_REDRAW),
                 }
-                None => self.schedule(i, end, DUE_REDRAW),
+            } else {
+                // The event falls after the run: a wake-up there (dropped unless checking).
+                self.schedule(i, ctx.months, DUE_HAZARD);
             }
         }
         found

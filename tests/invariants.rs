@@ -24,6 +24,8 @@ fn shape(rng: &mut StdRng) -> String {
     let start = 2000;
     let end = start + rng.random_range(1..6);
     let ppa = rng.random_range(1..5u32);
+    let seed = rng.random_range(0..1000u32);
+    let rate = 1e-5 + rng.random::<f64>() * 2e-4;
     let mut s = format!(
         r#"name = "shape"
 [run]
@@ -45,7 +47,7 @@ kind = "host"
 [exit]
 origin = "O"
 population = 1e6
-base_rate = {rate}
+base_rate = {rate:.6}
 [deterrence]
 border_enforcement = {be}
 reattempt = {re}
@@ -111,8 +113,6 @@ from = "H"
 to = "U"
 duration = {{ dist = "fixed", months = 2 }}
 "#,
-        seed = rng.random_range(0..1000u32),
-        rate = format!("{:.6}", 1e-5 + rng.random::<f64>() * 2e-4),
         be = p(rng, 0.5),
         re = p(rng, 1.0),
         pun = rng.random_range(1..13u32),

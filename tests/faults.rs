@@ -72,14 +72,33 @@ fn a_run_killed_at_any_moment_leaves_the_old_folder_or_the_new_one_and_no_debris
     run(&out, 1, 2);
     let mut seen = BTreeMap::new();
     let mut seed = 1;
-    for delay_ms in [50u64, 300, 700, 1000, 1300, 1600, 1900, 2300, 2800] {
+    // Kills at fixed delays (during the simulation or the output), and kills timed from the
+    // moment output starts (a staging folder appears, or a file of the folder changes).
+    let mtime = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
+    let plan: Vec<(bool, u64)> = [50u64, 700, 1300, 1900, 2800]
+        .into_iter()
+        .map(|d| (false, d))
+        .chain((0..10).map(|i| (true, i * 4)))
+        .collect();
+    for (from_output, delay_ms) in plan {
         seed += 1;
+        let before = mtime(&out.join("series.csv"));
         let mut child = bin()
             .args(["run", SCENARIO, "--seed", &seed.to_string()])
             .args(["--replicates", "50", "--out"])
             .arg(&out)
             .spawn()
             .unwrap();
+        if from_output {
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(30) {
+                let staging = entries(tmp.path()).iter().any(|n| n.contains(".new-"));
+                if staging || mtime(&out.join("series.csv")) != before {
+                    break;
+                }
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        }
         std::thread::sleep(Duration::from_millis(delay_ms));
         child.kill().unwrap(); // SIGKILL
         let status = child.wait().unwrap();

@@ -180,7 +180,11 @@ fn posterior_is_identical_at_1_and_2_threads_and_after_kill_and_resume() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let checkpoint = resumed.join("checkpoint.json");
+    // While it runs, checkpoints live beside the folder (`.NAME.resume/`), never in it.
+    let checkpoint = resumed.parent().unwrap().join(format!(
+        ".{}.resume/checkpoint.json",
+        resumed.file_name().unwrap().to_string_lossy()
+    ));
     let start = Instant::now();
     while !checkpoint.exists() && start.elapsed() < Duration::from_secs(120) {
         std::thread::sleep(Duration::from_millis(5));

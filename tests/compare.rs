@@ -222,7 +222,10 @@ fn bad_inputs_are_one_line_and_exit_2() {
 
     fs::remove_file(run.join("summary.csv")).unwrap();
     let e = one_line_error(&["compare", run_s, "--observed", POPULATION]);
-    assert!(e.contains("summary.csv: cannot read"), "{e}");
+    assert!(
+        e.contains("summary.csv: listed in manifest.toml but missing"),
+        "{e}"
+    );
 }
 
 /// Width and height from a PNG's IHDR chunk, after checking the signature.

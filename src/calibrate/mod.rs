@@ -5,8 +5,9 @@
 //! * `problem` — the scenario and the data: checks every name, and turns one simulation into a
 //!   distance;
 //! * `smc` — the sampler: one generation at a time, no I/O, thread-count independent;
-//! * `output` — checkpoints, `posterior.csv`, `history.csv`, `posterior_summary.csv`, the
-//!   calibrated scenario and the posterior-predictive run;
+//! * `checkpoint` — the state after every generation, sealed, and checked before resuming;
+//! * `output` — `posterior.csv`, `history.csv`, `posterior_summary.csv`, the calibrated
+//!   scenario and the posterior-predictive run, written as one folder that replaces the last;
 //! * `posterior` — a finished calibration's `posterior.csv` read back, and draws from it by
 //!   weight (for `diaspora run --posterior`).
 //!
@@ -14,6 +15,7 @@
 //! stopping rules, writes a checkpoint after every generation (so `--resume` continues a killed
 //! run and ends with the same result), and reports progress to an observer.
 
+pub mod checkpoint;
 pub mod config;
 pub mod output;
 pub mod posterior;
@@ -24,10 +26,13 @@ pub mod smc;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::output::Target;
+
+pub use checkpoint::Checkpoint;
 pub use config::Config;
 pub use problem::Problem;
 use serde::{Deserialize, Serialize};
-use smc::{Budget, GenerationStats, Interrupted, Population, Settings};
+use smc::{Budget, GenerationStats, Interrupted, Settings};
 
 /// A calibration that could not run or finish.
 #[derive(Debug, thiserror::Error)]
@@ -88,30 +93,6 @@ impl StopReason {
     }
 }
 
-/// Everything needed to continue: written after every generation.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Checkpoint {
-    /// Format version.
-    pub version: u32,
-    /// Hash of the calibration file, the resolved scenario and the targets' data.
-    pub fingerprint: String,
-    /// The latest complete population.
-    pub population: Population,
-    /// One entry per complete generation.
-    pub history: Vec<GenerationStats>,
-    /// Simulations run, all generations (including incomplete ones).
-    pub simulations: u64,
-    /// Wall-clock seconds spent, all sessions.
-    pub wall_seconds: f64,
-    /// Set when the calibration has stopped.
-    pub stopped: Option<StopReason>,
-}
-
-const CHECKPOINT_VERSION: u32 = 1;
-
-/// Name of the checkpoint in the output folder.
-pub const CHECKPOINT: &str = "checkpoint.json";
-
 impl Problem {
     /// Identifies the calibration: file, scenario and data.
     pub fn fingerprint(&self) -> String {
@@ -145,49 +126,38 @@ pub struct Outcome {
     pub session_seconds: f64,
 }
 
-fn write_checkpoint(dir: &Path, state: &Checkpoint) -> Result<(), CalibrationError> {
-    let json = serde_json::to_vec(state)
-        .map_err(|e| CalibrationError::Io(format!("cannot encode checkpoint: {e}")))?;
-    crate::output::write_atomic(&dir.join(CHECKPOINT), &json).map_err(|e| {
-        CalibrationError::Io(format!(
-            "{}: cannot write checkpoint: {e}",
-            dir.join(CHECKPOINT).display()
-        ))
-    })
+/// Where a calibration keeps its checkpoints while it runs: beside its output folder, so a
+/// previous finished calibration stays whole until the new one replaces it.
+pub fn resume_dir(target: &Target) -> PathBuf {
+    target.sibling("resume")
 }
 
-/// Reads the checkpoint in `dir`, refusing one from another calibration.
-pub fn read_checkpoint(dir: &Path, fingerprint: &str) -> Result<Checkpoint, CalibrationError> {
-    let path = dir.join(CHECKPOINT);
-    let bytes = std::fs::read(&path).map_err(|e| {
-        CalibrationError::Checkpoint(format!(
-            "{}: cannot resume: {e} (run without --resume to start afresh)",
-            path.display()
-        ))
-    })?;
-    let state: Checkpoint = serde_json::from_slice(&bytes).map_err(|e| {
-        CalibrationError::Checkpoint(format!("{}: damaged checkpoint: {e}", path.display()))
-    })?;
-    if state.version != CHECKPOINT_VERSION {
-        return Err(CalibrationError::Checkpoint(format!(
-            "{}: checkpoint format {} is not {CHECKPOINT_VERSION}",
-            path.display(),
-            state.version
-        )));
+/// The checkpoint `--resume` continues from: the running one, else a finished folder's (after
+/// checking the folder against its manifest).
+fn resume_from(target: &Target, problem: &Problem) -> Result<Checkpoint, CalibrationError> {
+    let running = resume_dir(target).join(checkpoint::FILE);
+    if running.exists() {
+        return checkpoint::read(&running, problem);
     }
-    if state.fingerprint != fingerprint {
-        return Err(CalibrationError::Checkpoint(format!(
-            "{}: the checkpoint belongs to a different calibration file, scenario or data; run without --resume to start afresh",
-            path.display()
-        )));
+    let finished = target.path().join(checkpoint::FILE);
+    if finished.exists() {
+        crate::output::folder::verify(target.path(), output::MANIFEST)
+            .map_err(|e| CalibrationError::Checkpoint(format!("cannot resume: {e}")))?;
+        return checkpoint::read(&finished, problem);
     }
-    Ok(state)
+    Err(CalibrationError::Checkpoint(format!(
+        "{}: cannot resume: no checkpoint (neither {} nor {}); run without --resume to start",
+        target.path().display(),
+        running.display(),
+        finished.display()
+    )))
 }
 
-/// Runs (or resumes) the calibration, checkpointing into `dir` after every generation.
+/// Runs (or resumes) the calibration whose output folder is `target`, checkpointing beside it
+/// after every generation.
 pub fn calibrate(
     problem: &Problem,
-    dir: &Path,
+    target: &Target,
     resume: bool,
     progress: &mut dyn Progress,
 ) -> Result<Outcome, CalibrationError> {
@@ -201,11 +171,9 @@ pub fn calibrate(
         .collect();
     let settings = problem.settings();
     let fingerprint = problem.fingerprint();
-    std::fs::create_dir_all(dir)
-        .map_err(|e| CalibrationError::Io(format!("{}: cannot create: {e}", dir.display())))?;
-
+    let dir = resume_dir(target);
     let resumed = if resume {
-        Some(read_checkpoint(dir, &fingerprint)?)
+        Some(resume_from(target, problem)?)
     } else {
         None
     };
@@ -247,15 +215,17 @@ pub fn calibrate(
             progress.generation_done(&stats);
             let simulations = stats.simulations;
             let s = Checkpoint {
-                version: CHECKPOINT_VERSION,
+                version: checkpoint::VERSION,
                 fingerprint: fingerprint.clone(),
+                seed: settings.seed,
                 population,
                 history: vec![stats],
                 simulations,
                 wall_seconds: session.elapsed().as_secs_f64(),
                 stopped: None,
+                checksum: String::new(),
             };
-            write_checkpoint(dir, &s)?;
+            checkpoint::write(&dir, &s)?;
             s
         }
     };
@@ -301,10 +271,10 @@ pub fn calibrate(
             }
         }
         state.wall_seconds = earlier + session.elapsed().as_secs_f64();
-        write_checkpoint(dir, &state)?;
+        checkpoint::write(&dir, &state)?;
     }
     state.wall_seconds = earlier + session.elapsed().as_secs_f64();
-    write_checkpoint(dir, &state)?;
+    checkpoint::write(&dir, &state)?;
     Ok(Outcome {
         state,
         session_seconds: session.elapsed().as_secs_f64(),

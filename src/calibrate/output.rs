@@ -1,4 +1,5 @@
-//! What a calibration writes (each file atomically):
+//! What a calibration writes, as one folder that replaces the previous one whole (see
+//! `output::folder`); `calibration.toml` lists the BLAKE3 hash of every other file:
 //!
 //! | file | contents |
 //! |---|---|
@@ -8,10 +9,11 @@
 //! | `posterior_summary.csv` | per parameter: prior, weighted `mean, sd, p05, p50, p95`, and the prior's `p05, p50, p95` |
 //! | `calibrated.toml` | the resolved scenario with every free parameter at its posterior median (runnable) |
 //! | `predictive/` | a run directory (`series.csv`, `summary.csv`, `manifest.toml`, `scenario.toml`, `draws.csv`): one replicate per posterior draw |
-//! | `calibration.toml` | settings, stop reason, totals and how the time split |
+//! | `calibration.toml` | settings, stop reason, totals, how the time split, and `[files]` |
+//! | `checkpoint.json` | the final state (what `--resume` continues from) |
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
 use std::sync::Arc;
 
 use rand::RngExt;
@@ -19,16 +21,20 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::smc::{Particle, weighted_quantile};
-use super::{CalibrationError, Checkpoint, Problem};
+use super::{CalibrationError, Checkpoint, Problem, checkpoint};
 use crate::engine::rng::{from_key, mix_key};
 use crate::engine::{RunStats, Simulation};
 use crate::observe::{Plan, Recorder, Row};
 use crate::output::{
-    Manifest, PosteriorDraws, fmt_value, quantile, series_csv, summarise, summary_csv, write_files,
+    FolderError, Manifest, PosteriorDraws, Staging, Target, fmt_value, quantile, series_csv,
+    summarise, summary_csv, write_run,
 };
 
-fn io(dir: &Path, e: impl std::fmt::Display) -> CalibrationError {
-    CalibrationError::Io(format!("{}: cannot write: {e}", dir.display()))
+/// The manifest of a calibration folder.
+pub const MANIFEST: &str = "calibration.toml";
+
+fn io(e: FolderError) -> CalibrationError {
+    CalibrationError::Io(e.to_string())
 }
 
 /// `posterior.csv`.
@@ -227,13 +233,16 @@ struct CalibrationManifest {
     algorithm_seconds: f64,
     predictive_draws: u32,
     predictive_seconds: f64,
+    /// BLAKE3 of every other file of the folder.
+    files: BTreeMap<String, String>,
 }
 
-/// Writes every output of a finished calibration, the posterior-predictive run included.
+/// Writes every output of a finished calibration, the posterior-predictive run included, as
+/// one new folder in place of `target`; the running checkpoints beside it are then removed.
 pub fn write_outputs(
     problem: &Problem,
     state: &Checkpoint,
-    dir: &Path,
+    target: &Target,
     threads: usize,
 ) -> Result<f64, CalibrationError> {
     let summary = summarise_parameters(problem, &state.population.particles);
@@ -251,28 +260,22 @@ pub fn write_outputs(
         problem.base.name,
         problem.config.file.display()
     );
-    write_files(
-        dir,
-        &[
-            ("posterior.csv", posterior_csv(problem, state)),
-            ("history.csv", history_csv(state)),
-            ("posterior_summary.csv", summary_of_parameters_csv(&summary)),
-            ("priors.csv", priors_csv(problem)),
-            (
-                "calibrated.toml",
-                format!("{header}{}", calibrated.resolved).into_bytes(),
-            ),
-        ],
-    )
-    .map_err(|e| io(dir, e))?;
+    let mut stage = target.stage().map_err(io)?;
+    for (name, bytes) in [
+        ("posterior.csv", posterior_csv(problem, state)),
+        ("history.csv", history_csv(state)),
+        ("posterior_summary.csv", summary_of_parameters_csv(&summary)),
+        ("priors.csv", priors_csv(problem)),
+        (
+            "calibrated.toml",
+            format!("{header}{}", calibrated.resolved).into_bytes(),
+        ),
+        (checkpoint::FILE, state.to_json()),
+    ] {
+        stage.write(name, &bytes).map_err(io)?;
+    }
 
-    let predictive_seconds = write_predictive(
-        problem,
-        state,
-        &calibrated.resolved,
-        &dir.join("predictive"),
-        threads,
-    )?;
+    let predictive_seconds = write_predictive(problem, state, &calibrated, &mut stage, threads)?;
 
     let a = &problem.config.algorithm;
     let manifest = CalibrationManifest {
@@ -317,9 +320,12 @@ pub fn write_outputs(
         algorithm_seconds: round3(state.history.iter().map(|h| h.algorithm_seconds).sum()),
         predictive_draws: a.predictive_draws,
         predictive_seconds: round3(predictive_seconds),
+        files: stage.hashes().clone(),
     };
-    let text = toml::to_string(&manifest).map_err(|e| io(dir, e))?;
-    write_files(dir, &[("calibration.toml", text.into_bytes())]).map_err(|e| io(dir, e))?;
+    let text = toml::to_string(&manifest).expect("a manifest is plain data");
+    stage.write(MANIFEST, text.as_bytes()).map_err(io)?;
+    stage.commit().map_err(io)?;
+    let _ = std::fs::remove_dir_all(super::resume_dir(target));
     Ok(predictive_seconds)
 }
 
@@ -330,13 +336,14 @@ fn round3(x: f64) -> f64 {
 /// One posterior-predictive draw: the particle, the seed, the rows and the run's statistics.
 type Draw = (usize, u64, Vec<Row>, RunStats);
 
-/// The posterior-predictive run: draw `i` picks a particle by weight and simulates it with a
-/// seed from its own stream; the directory reads like any `diaspora run` output.
+/// The posterior-predictive run, as `predictive/` of `stage`: draw `i` picks a particle by
+/// weight and simulates it with a seed from its own stream; the folder reads like any
+/// `diaspora run` output.
 fn write_predictive(
     problem: &Problem,
     state: &Checkpoint,
-    resolved: &str,
-    dir: &Path,
+    calibrated: &crate::scenario::Scenario,
+    stage: &mut Staging<'_>,
     threads: usize,
 ) -> Result<f64, CalibrationError> {
     let a = &problem.config.algorithm;
@@ -425,25 +432,26 @@ fn write_predictive(
         .map(|p| p.display().to_string())
         .collect(),
         posterior: Some(PosteriorDraws {
-            calibration: dir.parent().unwrap_or(dir).display().to_string(),
+            calibration: stage.target().display().to_string(),
             posterior_hash: blake3::hash(&posterior_csv(problem, state))
                 .to_hex()
                 .to_string(),
             draws,
             particles: results.iter().map(|r| r.0).collect(),
         }),
+        files: BTreeMap::new(),
     };
-    let manifest = toml::to_string(&manifest).map_err(|e| io(dir, e))?;
-    write_files(
-        dir,
+    write_run(
+        stage,
+        "predictive/",
         &[
             ("series.csv", series_csv(layout, &reps)),
             ("summary.csv", summary_csv(layout, &summarise(&rows))),
-            ("manifest.toml", manifest.into_bytes()),
-            ("scenario.toml", resolved.as_bytes().to_vec()),
+            ("scenario.toml", calibrated.resolved.as_bytes().to_vec()),
             ("draws.csv", draws_csv.into_bytes()),
         ],
+        manifest,
     )
-    .map_err(|e| io(dir, e))?;
+    .map_err(io)?;
     Ok(seconds)
 }

@@ -11,6 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use diaspora::calibrate::smc::{GenerationStats, Tally};
 use diaspora::calibrate::{self, CalibrationError, Config, Problem, Progress, output};
 
+use diaspora::output::{Target, folder};
+
 use super::{CliError, pool};
 
 #[derive(Args, Debug)]
@@ -147,6 +149,7 @@ pub fn calibrate(args: CalibrateArgs) -> Result<(), CliError> {
         .clone()
         .unwrap_or_else(|| calibrate::default_dir(&config));
     let problem = Problem::new(config)?;
+    let target = Target::claim(&dir, &folder::CALIBRATION)?;
     let pool = pool(args.threads)?;
     let threads = pool.current_num_threads();
     let a = &problem.config.algorithm;
@@ -156,7 +159,7 @@ pub fn calibrate(args: CalibrateArgs) -> Result<(), CliError> {
         problem.config.parameters.len(),
         problem.targets.len(),
         a.particles,
-        dir.display()
+        calibrate::resume_dir(&target).display()
     );
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(u64::from(a.max_generations) + 1);
@@ -178,7 +181,7 @@ pub fn calibrate(args: CalibrateArgs) -> Result<(), CliError> {
         last_line: now,
     };
     let outcome = pool
-        .install(|| calibrate::calibrate(&problem, &dir, args.resume, &mut report))
+        .install(|| calibrate::calibrate(&problem, &target, args.resume, &mut report))
         .map_err(failure)?;
     if let Some(bar) = &report.bar {
         bar.finish_and_clear();
@@ -190,7 +193,7 @@ pub fn calibrate(args: CalibrateArgs) -> Result<(), CliError> {
         state.stopped.as_ref().map_or("?", |s| s.describe())
     );
     let predictive = pool
-        .install(|| output::write_outputs(&problem, state, &dir, threads))
+        .install(|| output::write_outputs(&problem, state, &target, threads))
         .map_err(failure)?;
 
     let sim: f64 = state.history.iter().map(|h| h.simulation_seconds).sum();
@@ -211,7 +214,7 @@ pub fn calibrate(args: CalibrateArgs) -> Result<(), CliError> {
         predictive
     );
     say!(
-        "wrote {}/{{posterior.csv, history.csv, posterior_summary.csv, calibrated.toml, calibration.toml, predictive/}}",
+        "wrote {}/{{posterior.csv, history.csv, posterior_summary.csv, priors.csv, calibrated.toml, calibration.toml, checkpoint.json, predictive/}}",
         dir.display()
     );
     say!("");

@@ -1,6 +1,7 @@
 //! `diaspora compare`: a finished run against the observed record; writes `RUN_DIR/fit.csv`
 //! and prints the fit table and the calibration distance. Also the pieces `plot` shares: the
-//! run directory's scenario, its origin, and the observed sources.
+//! run directory (locked, and checked against its manifest's hashes), its origin, and the
+//! observed sources.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,7 +11,7 @@ use clap::Args;
 
 use diaspora::compare::{self, UnitFit, table};
 use diaspora::observed::{self, Measure, Observed};
-use diaspora::output::{self, RunInfo};
+use diaspora::output::{self, Lock, RunInfo, folder};
 use diaspora::scenario::Scenario;
 
 use super::CliError;
@@ -37,28 +38,41 @@ pub struct CompareArgs {
     observed: ObservedArgs,
 }
 
-/// A run directory's scenario and manifest.
+/// A run directory's scenario and manifest, locked while it is open.
 pub struct RunDir {
     pub dir: PathBuf,
     pub scenario: Scenario,
     pub info: RunInfo,
+    _lock: Lock,
 }
 
 impl RunDir {
-    /// Opens a run directory written by `diaspora run`.
-    pub fn open(dir: &Path) -> Result<RunDir, CliError> {
+    /// Opens a run directory written by `diaspora run`: locks it (for writing `fit.csv` or
+    /// figures into it when `write`, else for reading, so a run cannot replace it meanwhile)
+    /// and refuses it unless every file its manifest lists still has the hash recorded there.
+    pub fn open(dir: &Path, write: bool) -> Result<RunDir, CliError> {
         if !dir.is_dir() {
             return Err(CliError::Input(format!(
                 "{}: no such run directory (expected the output folder of `diaspora run`)",
                 dir.display()
             )));
         }
+        let lock = if write {
+            Lock::exclusive(dir)?
+        } else {
+            Lock::shared(dir)?
+        };
+        if write {
+            folder::remove_temporaries(dir);
+        }
+        folder::verify(dir, "manifest.toml")?;
         let scenario = Scenario::load(&dir.join("scenario.toml"), &[])?;
         let info = output::read_manifest(&dir.join("manifest.toml")).map_err(input)?;
         Ok(RunDir {
             dir: dir.to_path_buf(),
             scenario,
             info,
+            _lock: lock,
         })
     }
 
@@ -133,7 +147,7 @@ pub fn sources(paths: &[PathBuf]) -> String {
 }
 
 pub fn compare(args: CompareArgs) -> Result<(), CliError> {
-    let run = RunDir::open(&args.run_dir)?;
+    let run = RunDir::open(&args.run_dir, true)?;
     let (layout, summary) = output::read_run_summary(&run.dir).map_err(input)?;
     let (obs, origin) = run.observed(&args.observed)?;
     let sim = compare::from_summary(&layout, &summary);

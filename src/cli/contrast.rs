@@ -92,8 +92,8 @@ fn pairing_warnings(a: &RunInfo, b: &RunInfo) -> Vec<String> {
 
 pub fn contrast(a: ContrastArgs) -> Result<(), CliError> {
     let start = std::time::Instant::now();
-    let ra = RunDir::open(&a.run_a)?;
-    let rb = RunDir::open(&a.run_b)?;
+    let ra = RunDir::open(&a.run_a, false)?;
+    let rb = RunDir::open(&a.run_b, false)?;
     let (la, rows_a) = output::read_run_series(&ra.dir).map_err(input)?;
     let (lb, rows_b) = output::read_run_series(&rb.dir).map_err(input)?;
     let paired = contrast::pair((&la, &rows_a), (&lb, &rows_b))

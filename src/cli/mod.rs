@@ -27,6 +27,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use diaspora::output::FolderError;
 use diaspora::scenario::{Override, ScenarioError};
 
 /// diaspora: simulate emigration, transit, resettlement and onward migration.
@@ -114,6 +115,16 @@ impl fmt::Display for CliError {
 impl From<ScenarioError> for CliError {
     fn from(e: ScenarioError) -> Self {
         CliError::Input(e.to_string())
+    }
+}
+
+impl From<FolderError> for CliError {
+    fn from(e: FolderError) -> Self {
+        if e.is_input() {
+            CliError::Input(e.to_string())
+        } else {
+            CliError::Failure(e.into())
+        }
     }
 }
 

@@ -55,6 +55,13 @@ pub fn plot(mut args: PlotArgs) -> Result<(), CliError> {
     if !folder.join("posterior.csv").exists() {
         return plot_run(args);
     }
+    // A calibration folder: read only if its files still match calibration.toml.
+    let _lock = if args.out.is_none() {
+        diaspora::output::Lock::exclusive(&args.run_dir)?
+    } else {
+        diaspora::output::Lock::shared(&args.run_dir)?
+    };
+    diaspora::output::folder::verify(&args.run_dir, diaspora::calibrate::output::MANIFEST)?;
     let marginals = Marginals::read(&args.run_dir).map_err(CliError::Input)?;
     let bytes = plot::render_marginals(&marginals, args.format.into())
         .map_err(|e| CliError::Failure(e.into()))?;
@@ -76,7 +83,7 @@ fn write_figure(args: &PlotArgs, stem: &str, bytes: &[u8]) -> Result<PathBuf, Cl
         .out
         .clone()
         .unwrap_or_else(|| args.run_dir.join("figures"));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    create_out(&dir)?;
     let format: diaspora::plot::Format = args.format.into();
     let path = dir.join(format!("{stem}.{format}"));
     diaspora::output::write_atomic(&path, bytes)
@@ -136,7 +143,7 @@ fn plot_run(args: PlotArgs) -> Result<(), CliError> {
 
     use super::compare::{RunDir, input};
 
-    let run = RunDir::open(&args.run_dir)?;
+    let run = RunDir::open(&args.run_dir, args.out.is_none())?;
     let (layout, rows) = output::read_run_series(&run.dir).map_err(input)?;
     let (obs, origin) = run.observed(&args.observed)?;
     let reps = Replicates::new(&layout, &rows);
@@ -155,10 +162,10 @@ fn plot_run(args: PlotArgs) -> Result<(), CliError> {
         plot::sources_label(&run.sources(&args.observed))
     );
     let data = PlotData::new(label, names, &run.scenario.observation, &reps, &obs);
+    let dir = args.out.unwrap_or_else(|| run.dir.join("figures"));
+    create_out(&dir)?;
     let figures =
         plot::render_all(&data, args.format.into()).map_err(|e| CliError::Failure(e.into()))?;
-    let dir = args.out.unwrap_or_else(|| run.dir.join("figures"));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for (name, bytes) in &figures {
         let path = dir.join(name);
         output::write_atomic(&path, bytes)
@@ -166,6 +173,17 @@ fn plot_run(args: PlotArgs) -> Result<(), CliError> {
         say!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// Creates the figures' folder before anything is drawn: a path that cannot be one is exit 2.
+#[cfg(feature = "plot")]
+fn create_out(dir: &std::path::Path) -> Result<(), CliError> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        CliError::Input(format!(
+            "{}: cannot be the figures' folder: {e}",
+            dir.display()
+        ))
+    })
 }
 
 #[cfg(not(feature = "plot"))]

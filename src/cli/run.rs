@@ -1,5 +1,6 @@
 //! `diaspora run`: simulate a scenario's replicates and write the run directory; with
-//! `--posterior`, each replicate runs a parameter set drawn from a calibration's posterior.
+//! `--posterior`, each replicate runs a parameter set drawn from a calibration's posterior. The
+//! output folder is checked and locked before anything is simulated, and replaced whole at the end.
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +13,7 @@ use std::sync::Arc;
 use diaspora::calibrate::posterior::Posterior;
 use diaspora::ensemble::{self, EnsembleResult};
 use diaspora::observe::{Plan, Sex};
-use diaspora::output::{self, Manifest, PosteriorDraws};
+use diaspora::output::{self, Manifest, PosteriorDraws, Target, folder};
 use diaspora::scenario::{Override, Scenario, Template};
 
 use super::{CliError, ScenarioArgs, pool};
@@ -71,14 +72,6 @@ impl TableFormat {
             TableFormat::Parquet => "parquet",
         }
     }
-
-    /// The other format, whose stale tables a run removes.
-    fn other(self) -> TableFormat {
-        match self {
-            TableFormat::Csv => TableFormat::Parquet,
-            TableFormat::Parquet => TableFormat::Csv,
-        }
-    }
 }
 
 /// The parameter draws of a run with `--posterior`.
@@ -106,6 +99,11 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
     }
     let template = Template::read(&args.scenario.scenario)?;
     let scenario = template.instantiate(&overrides)?;
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join(&scenario.name));
+    let target = Target::claim(&dir, &folder::RUN)?;
     let pool = pool(args.threads)?;
     let threads = pool.current_num_threads();
     let draws = match &args.posterior {
@@ -122,11 +120,7 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
     }
     .context("the run failed; nothing was written")?;
 
-    let dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("output").join(&scenario.name));
-    let mut files = render(
+    let (mut files, manifest) = render(
         &scenario,
         &result,
         threads,
@@ -137,16 +131,9 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
     if let Some(d) = &draws {
         files.push(("draws.csv", draws_csv(d)));
     }
-    output::write_files(&dir, &files)
-        .with_context(|| format!("cannot write to {}", dir.display()))?;
-    // A table of the other format left by an earlier run would be read in place of this one.
-    for stem in ["series", "summary"] {
-        let stale = dir.join(format!("{stem}.{}", args.format.other().extension()));
-        if stale.exists() {
-            std::fs::remove_file(&stale)
-                .with_context(|| format!("cannot remove {}", stale.display()))?;
-        }
-    }
+    let mut stage = target.stage()?;
+    output::write_run(&mut stage, "", &files, manifest)?;
+    stage.commit()?;
 
     let total = result.total();
     say!(
@@ -178,7 +165,7 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The four output files, as bytes.
+/// The output files (as bytes) and the manifest that will list them.
 fn render(
     scenario: &Scenario,
     result: &EnsembleResult,
@@ -186,7 +173,7 @@ fn render(
     sets: &[String],
     format: TableFormat,
     draws: Option<&Draws>,
-) -> Result<Vec<(&'static str, Vec<u8>)>, CliError> {
+) -> Result<(Vec<(&'static str, Vec<u8>)>, Manifest), CliError> {
     let layout = &result.plan.layout;
     let reps = result.numbered();
     let rows: Vec<&[_]> = result.replicates.iter().map(Vec::as_slice).collect();
@@ -238,14 +225,14 @@ fn render(
             draws: d.particles.len() as u32,
             particles: d.particles.clone(),
         }),
+        files: Default::default(),
     };
-    let manifest = toml::to_string(&manifest).map_err(|e| CliError::Failure(e.into()))?;
-    Ok(vec![
+    let files = vec![
         (series_name, series),
         (summary_name, summary),
-        ("manifest.toml", manifest.into_bytes()),
         ("scenario.toml", scenario.resolved.clone().into_bytes()),
-    ])
+    ];
+    Ok((files, manifest))
 }
 
 /// Reads the posterior and draws its particles: `n` draws (default one per replicate) seeded

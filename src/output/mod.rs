@@ -1,5 +1,8 @@
 //! Run outputs: `series.csv`, `summary.csv`, `manifest.toml` and the resolved scenario, each
-//! rendered to bytes here and written atomically, so a failed run leaves no partial file.
+//! rendered to bytes here and written into a fresh folder that replaces the previous run's whole
+//! ([`folder`]), so a failed or killed run leaves the previous folder as it was. The manifest
+//! records the BLAKE3 hash of every other file; [`folder::verify`] refuses a folder that no
+//! longer matches it.
 //!
 //! | file | one row per | columns |
 //! |---|---|---|
@@ -10,9 +13,11 @@
 //! ([`parquet`]).
 
 mod atomic;
+pub mod folder;
 pub mod parquet;
 mod read;
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io;
 use std::path::Path;
@@ -20,6 +25,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub use atomic::{write_atomic, write_atomic_with};
+pub use folder::{FolderError, Lock, Staging, Target};
 pub use read::{
     ReadError, RunInfo, read_manifest, read_run_series, read_run_summary, read_series, read_summary,
 };
@@ -190,6 +196,10 @@ pub struct Manifest {
     /// Parameters drawn from a posterior (`diaspora run --posterior`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub posterior: Option<PosteriorDraws>,
+    /// BLAKE3 of every other file of the folder, by name (`compare`, `plot` and `sweep` refuse
+    /// a folder whose files no longer match).
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
 }
 
 /// Which posterior a run drew its parameters from, and which particle each draw took.
@@ -205,13 +215,31 @@ pub struct PosteriorDraws {
     pub particles: Vec<usize>,
 }
 
-/// Writes `files` (name, bytes) into `dir` (created if needed), each atomically.
+/// Writes `files` (name, bytes) into `dir` (created if needed), each atomically: for files that
+/// are not a folder of results (manual pages).
 pub fn write_files(dir: &Path, files: &[(&str, Vec<u8>)]) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
     for (name, bytes) in files {
         write_atomic(&dir.join(name), bytes)?;
     }
     Ok(())
+}
+
+/// Writes a run folder's `files` (name, bytes) under `prefix` (empty, or a subfolder such as
+/// `predictive/`) of `stage`, then its manifest listing their hashes; returns the manifest's
+/// hash.
+pub fn write_run(
+    stage: &mut Staging<'_>,
+    prefix: &str,
+    files: &[(&str, Vec<u8>)],
+    mut manifest: Manifest,
+) -> Result<String, FolderError> {
+    for (name, bytes) in files {
+        let hash = stage.write(&format!("{prefix}{name}"), bytes)?;
+        manifest.files.insert((*name).to_string(), hash);
+    }
+    let text = toml::to_string(&manifest).expect("a manifest is plain data");
+    stage.write(&format!("{prefix}manifest.toml"), text.as_bytes())
 }
 
 #[cfg(test)]

@@ -104,10 +104,7 @@ fn a_run_killed_at_any_moment_leaves_the_old_folder_or_the_new_one_and_no_debris
         let status = child.wait().unwrap();
         let found = complete_seed(&out)
             .unwrap_or_else(|e| panic!("killed after {delay_ms} ms: a mixed folder: {e}"));
-        assert!(
-            found == seed || found < seed,
-            "killed after {delay_ms} ms: seed {found}"
-        );
+        assert!(found <= seed, "killed after {delay_ms} ms: seed {found}");
         *seen.entry(found == seed).or_insert(0) += 1;
         eprintln!("killed after {delay_ms} ms ({status}): folder of seed {found}");
     }
@@ -210,7 +207,7 @@ fn a_folder_edited_by_hand_is_refused_by_compare_and_plot() {
     run(&out, 1, 1);
     let summary = out.join("summary.csv");
     let mut text = fs::read_to_string(&summary).unwrap();
-    text.push_str("\n");
+    text.push('\n');
     fs::write(&summary, text).unwrap();
     let mut commands = vec!["compare"];
     if cfg!(feature = "plot") {

@@ -165,6 +165,9 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// A run's output files: name and bytes.
+type Files = Vec<(&'static str, Vec<u8>)>;
+
 /// The output files (as bytes) and the manifest that will list them.
 fn render(
     scenario: &Scenario,
@@ -173,7 +176,7 @@ fn render(
     sets: &[String],
     format: TableFormat,
     draws: Option<&Draws>,
-) -> Result<(Vec<(&'static str, Vec<u8>)>, Manifest), CliError> {
+) -> Result<(Files, Manifest), CliError> {
     let layout = &result.plan.layout;
     let reps = result.numbered();
     let rows: Vec<&[_]> = result.replicates.iter().map(Vec::as_slice).collect();

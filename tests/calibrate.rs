@@ -520,3 +520,88 @@ fn progress_lines_within_a_generation_when_not_on_a_terminal() {
         .success()
         .stderr(predicates::str::contains("proposals/s").not());
 }
+
+/// Every corrupted checkpoint is refused by `--resume` with exit code 2 and one line giving the
+/// reason, never a panic or a hang, and the finished folder it was to continue stays as it was.
+/// Each corruption but the hand edit is resealed with the checkpoint's own checksum, so the
+/// check that catches it is the one named.
+#[test]
+fn corrupted_checkpoints_are_refused_with_the_reason() {
+    use diaspora::calibrate::Checkpoint;
+    let dir = tempfile::tempdir().unwrap();
+    let file = setup(
+        dir.path(),
+        &[
+            ("particles = 120", "particles = 40"),
+            ("max_generations = 6", "max_generations = 1"),
+        ],
+    );
+    let out = dir.path().join("cal");
+    calibrate(&file, &out, "2");
+    let posterior = fs::read(out.join("posterior.csv")).unwrap();
+    let good: Checkpoint =
+        serde_json::from_slice(&fs::read(out.join("checkpoint.json")).unwrap()).unwrap();
+    let sealed = |edit: &dyn Fn(&mut Checkpoint)| {
+        let mut c = good.clone();
+        edit(&mut c);
+        c.to_json()
+    };
+    let mut edited = good.to_json();
+    let at = edited.iter().position(|&b| b == b'.').unwrap() + 1;
+    edited[at] = if edited[at] == b'1' { b'2' } else { b'1' };
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("edited by hand", edited, "do not match its checksum"),
+        (
+            "a particle of the wrong length",
+            sealed(&|c| {
+                c.population.particles[3].theta.pop();
+            }),
+            "particle 3 has",
+        ),
+        (
+            "a negative weight",
+            sealed(&|c| c.population.particles[0].weight = -0.5),
+            "particle 0 has weight -0.5",
+        ),
+        (
+            "3 of 40 particles",
+            sealed(&|c| c.population.particles.truncate(3)),
+            "3 particles in the checkpoint, expected 40",
+        ),
+        (
+            "another seed",
+            sealed(&|c| c.seed += 1),
+            "in the checkpoint",
+        ),
+        (
+            "truncated",
+            good.to_json()[..100].to_vec(),
+            "not a checkpoint",
+        ),
+    ];
+    let running = dir.path().join(".cal.resume");
+    for (what, bytes, expected) in cases {
+        fs::create_dir_all(&running).unwrap();
+        fs::write(running.join("checkpoint.json"), bytes).unwrap();
+        let o = diaspora()
+            .arg("calibrate")
+            .arg(&file)
+            .arg("--out")
+            .arg(&out)
+            .arg("--resume")
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{what}: {err}");
+        let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(errors.len(), 1, "{what}: {err}");
+        assert!(errors[0].contains(expected), "{what}: {err}");
+        assert_eq!(
+            fs::read(out.join("posterior.csv")).unwrap(),
+            posterior,
+            "{what}: the finished folder changed"
+        );
+        fs::remove_dir_all(&running).ok();
+    }
+}

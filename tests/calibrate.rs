@@ -362,6 +362,20 @@ fn shipped_calibrations_are_valid() {
     assert!(n >= 1);
 }
 
+/// The number at a `--set` key path of a resolved scenario.
+fn number_at(resolved: &toml::Value, path: &str) -> f64 {
+    let mut v = resolved;
+    for key in path.split('.') {
+        v = match key.parse::<usize>() {
+            Ok(i) => &v[i],
+            Err(_) => v.get(key).unwrap_or_else(|| panic!("{path}: no key {key}")),
+        };
+    }
+    v.as_float()
+        .or_else(|| v.as_integer().map(|i| i as f64))
+        .unwrap()
+}
+
 /// The calibration re-run on 0.3.0 (`docs/calibration/baseline-0.3.0/`) still supports the
 /// baseline's values: each lies inside that posterior's 90% interval and within 9% of its median
 /// (docs/calibration/README.md).
@@ -384,19 +398,9 @@ fn baseline_values_lie_inside_the_posterior_of_the_0_3_0_calibration() {
     let mut n = 0;
     for row in reader.records() {
         let row = row.unwrap();
-        let path = &row[path_col];
+        let path = row[path_col].to_string();
         let q = |c: usize| row[c].parse::<f64>().unwrap();
-        let mut v = &resolved;
-        for key in path.split('.') {
-            v = match key.parse::<usize>() {
-                Ok(i) => &v[i],
-                Err(_) => v.get(key).unwrap_or_else(|| panic!("{path}: no key {key}")),
-            };
-        }
-        let value = v
-            .as_float()
-            .or_else(|| v.as_integer().map(|i| i as f64))
-            .unwrap();
+        let value = number_at(&resolved, &path);
         assert!(
             q(p05) <= value && value <= q(p95),
             "{path}: baseline {value} outside [{}, {}]",
@@ -439,17 +443,7 @@ fn baseline_holds_the_posterior_medians_of_its_calibration() {
         let row = row.unwrap();
         let path = row[path_col].to_string();
         let median: f64 = row[p50_col].parse().unwrap();
-        let mut v = &resolved;
-        for key in path.split('.') {
-            v = match key.parse::<usize>() {
-                Ok(i) => &v[i],
-                Err(_) => v.get(key).unwrap_or_else(|| panic!("{path}: no key {key}")),
-            };
-        }
-        let value = v
-            .as_float()
-            .or_else(|| v.as_integer().map(|i| i as f64))
-            .unwrap();
+        let value = number_at(&resolved, &path);
         let rounded = format!("{median:.2e}").parse::<f64>().unwrap();
         assert!(
             (value - rounded).abs() <= 1e-9 * rounded.abs(),

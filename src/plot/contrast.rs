@@ -91,17 +91,13 @@ pub fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
 ) -> Result<(), String> {
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-    root.fill(&WHITE).map_err(e)?;
+    super::draw::header(
+        root,
+        "Paired difference B − A by year: median and 90% band across replicates",
+        &data.label,
+    )?;
     let centre = root.dim_in_pixel().0 as i32 / 2;
     let top = Pos::new(HPos::Center, VPos::Top);
-    root.draw_text(
-        "Paired difference B − A by year: median and 90% band across replicates",
-        &font(46).pos(top),
-        (centre, 20),
-    )
-    .map_err(e)?;
-    root.draw_text(&data.label, &font(30).pos(top), (centre, 80))
-        .map_err(e)?;
     let body = root.split_vertically(HEADER).1;
     if data.panels.is_empty() {
         body.draw_text("the runs do not differ", &font(40).pos(top), (centre, 200))

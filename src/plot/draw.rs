@@ -659,6 +659,25 @@ pub fn unobservables<DB: DrawingBackend>(data: &PlotData, root: &Area<DB>) -> Re
     footer(&foot, &legend)
 }
 
+/// Clears `root` to white and draws a figure's title and, under it, its subtitle, centred.
+pub fn header<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    subtitle: &str,
+) -> Result<(), String> {
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    root.fill(&WHITE).map_err(e)?;
+    let centre = root.dim_in_pixel().0 as i32 / 2;
+    let top = plotters::style::text_anchor::Pos::new(
+        plotters::style::text_anchor::HPos::Center,
+        plotters::style::text_anchor::VPos::Top,
+    );
+    root.draw_text(title, &font(46).pos(top), (centre, 20))
+        .map_err(e)?;
+    root.draw_text(subtitle, &font(30).pos(top), (centre, 80))
+        .map_err(e)
+}
+
 #[cfg(test)]
 mod tests {
     use super::{thousands, wrap};

@@ -184,17 +184,13 @@ pub fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
 ) -> Result<(), String> {
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-    root.fill(&WHITE).map_err(e)?;
+    super::draw::header(
+        root,
+        "Marginal posteriors against their priors",
+        &data.label,
+    )?;
     let centre = root.dim_in_pixel().0 as i32 / 2;
     let top = Pos::new(HPos::Center, VPos::Top);
-    root.draw_text(
-        "Marginal posteriors against their priors",
-        &font(46).pos(top),
-        (centre, 20),
-    )
-    .map_err(e)?;
-    root.draw_text(&data.label, &font(30).pos(top), (centre, 78))
-        .map_err(e)?;
     let legend = "grey: prior    blue: posterior (weighted)    line: posterior median";
     root.draw_text(legend, &font(26).pos(top), (centre, 116))
         .map_err(e)?;

@@ -128,19 +128,12 @@ pub fn draw<DB: DrawingBackend>(
     data: &Sensitivity,
     root: &DrawingArea<DB, Shift>,
 ) -> Result<(), String> {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-    root.fill(&WHITE).map_err(e)?;
-    let centre = root.dim_in_pixel().0 as i32 / 2;
-    let top = Pos::new(HPos::Center, VPos::Top);
     let title = if data.method == "sobol" {
         "Sobol indices: first-order (S1) and total (ST), 95% bootstrap intervals"
     } else {
         "Morris screening: mean absolute effect μ* against spread σ"
     };
-    root.draw_text(title, &font(46).pos(top), (centre, 20))
-        .map_err(e)?;
-    root.draw_text(&data.label, &font(30).pos(top), (centre, 80))
-        .map_err(e)?;
+    super::draw::header(root, title, &data.label)?;
     let body = root.split_vertically(HEADER).1;
     let rows = data.panels.len().div_ceil(COLUMNS).max(1);
     let areas = body.split_evenly((rows, COLUMNS));

@@ -256,3 +256,207 @@ fn an_unusable_out_path_is_refused_before_any_simulation() {
     assert_eq!(fs::read_to_string(mine.join("notes.txt")).unwrap(), "keep");
     assert_eq!(entries(tmp.path()), ["file", "notes"]);
 }
+
+/// stderr of a refused command: exit 2 and one line containing `expected`.
+fn refused(cmd: &mut Command, expected: &str) {
+    let a = cmd.assert().code(2);
+    let stderr = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(stderr.contains(expected), "{expected:?} not in: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+const BUSY: &str = "another diaspora process is using this folder";
+
+#[test]
+fn every_writer_refuses_a_folder_another_process_holds() {
+    use diaspora::output::Lock;
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    run(&out, 1, 1);
+    let held = Lock::exclusive(&out).unwrap();
+    refused(diaspora().arg("compare").arg(&out), BUSY);
+    if cfg!(feature = "plot") {
+        refused(diaspora().arg("plot").arg(&out), BUSY);
+    }
+    let b = tmp.path().join("b");
+    run(&b, 2, 1);
+    refused(
+        diaspora()
+            .arg("contrast")
+            .args([&b, &out])
+            .arg("--out")
+            .arg(&out),
+        BUSY,
+    );
+    drop(held);
+    assert!(!out.join("fit.csv").exists() && !out.join("figures").exists());
+
+    let calibration = tmp.path().join("calibration");
+    let held = Lock::exclusive(&calibration).unwrap();
+    refused(
+        diaspora()
+            .args(["calibrate", "scenarios/calibration/baseline.toml", "--out"])
+            .arg(&calibration),
+        BUSY,
+    );
+    drop(held);
+    assert!(!calibration.exists());
+
+    let sweep = tmp.path().join("sweep");
+    let design = "tests/fixtures/sensitivity/morris.toml";
+    diaspora()
+        .args(["sweep", "plan", design, "--out"])
+        .arg(&sweep)
+        .assert()
+        .success();
+    // A shard at work (a shared hold): the folder is neither replanned nor merged under it.
+    let held = Lock::shared(&sweep).unwrap();
+    refused(
+        diaspora()
+            .args(["sweep", "plan", design, "--force", "--out"])
+            .arg(&sweep),
+        BUSY,
+    );
+    refused(diaspora().args(["sweep", "merge"]).arg(&sweep), BUSY);
+    // Another shard may run beside it.
+    diaspora()
+        .args(["sweep", "run", "--all"])
+        .arg(&sweep)
+        .assert()
+        .success();
+    drop(held);
+    diaspora()
+        .args(["sweep", "merge"])
+        .arg(&sweep)
+        .assert()
+        .success();
+    assert_eq!(entries(tmp.path()), ["b", "run", "sweep"]);
+}
+
+#[test]
+fn a_calibration_out_that_cannot_be_used_is_refused_before_any_simulation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("file");
+    fs::write(&file, "mine").unwrap();
+    let run_dir = tmp.path().join("run");
+    run(&run_dir, 1, 1);
+    for (out, expected) in [
+        (file.clone(), "exists and is not a folder"),
+        (run_dir.clone(), "exists and is not a calibration folder"),
+    ] {
+        let start = Instant::now();
+        refused(
+            diaspora()
+                .args(["calibrate", "scenarios/calibration/baseline.toml", "--out"])
+                .arg(&out),
+            expected,
+        );
+        assert!(start.elapsed() < Duration::from_secs(5), "refused at once");
+    }
+    assert_eq!(fs::read_to_string(&file).unwrap(), "mine");
+    assert_eq!(complete_seed(&run_dir), Ok(1));
+}
+
+/// Appends a newline to `path`: the table still parses, its hash does not match.
+fn touch(path: &Path) {
+    let mut text = fs::read_to_string(path).unwrap();
+    text.push('\n');
+    fs::write(path, text).unwrap();
+}
+
+#[test]
+fn a_contrast_folder_is_replaced_whole_and_refused_once_edited() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, c) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("c"),
+    );
+    run(&a, 1, 2);
+    run(&b, 2, 2);
+    let contrast = |out: &Path| {
+        let mut cmd = diaspora();
+        cmd.arg("contrast").args([&a, &b]).arg("--out").arg(out);
+        cmd
+    };
+    contrast(&c).assert().success();
+    let listed = |dir: &Path| {
+        let m: toml::Table = fs::read_to_string(dir.join("manifest.toml"))
+            .unwrap()
+            .parse()
+            .unwrap();
+        let files = m["files"].as_table().unwrap().clone();
+        for (name, hash) in &files {
+            let bytes = fs::read(dir.join(name)).unwrap();
+            assert_eq!(
+                blake3::hash(&bytes).to_hex().as_str(),
+                hash.as_str().unwrap()
+            );
+        }
+        files.keys().cloned().collect::<Vec<_>>()
+    };
+    assert_eq!(listed(&c), ["contrast.csv", "contrast_totals.csv"]);
+    // Not over a run folder, a file or a folder of something else.
+    refused(&mut contrast(&a), "exists and is not a contrast folder");
+    assert_eq!(complete_seed(&a), Ok(1));
+    let file = tmp.path().join("file");
+    fs::write(&file, "mine").unwrap();
+    refused(&mut contrast(&file), "exists and is not a folder");
+    if cfg!(feature = "plot") {
+        touch(&c.join("contrast_totals.csv"));
+        refused(
+            diaspora().arg("plot").arg(&c),
+            "contrast_totals.csv: changed since it was written",
+        );
+    }
+    // Written again, whole.
+    contrast(&c).assert().success();
+    listed(&c);
+    assert_eq!(entries(tmp.path()), ["a", "b", "c", "file"]);
+}
+
+#[test]
+fn a_sweep_whose_results_changed_or_whose_merge_did_not_finish_is_not_analysed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = tmp.path().join("sweep");
+    for args in [
+        vec![
+            "sweep",
+            "plan",
+            "tests/fixtures/sensitivity/morris.toml",
+            "--out",
+        ],
+        vec!["sweep", "run", "--all"],
+        vec!["sweep", "merge"],
+    ] {
+        diaspora().args(args).arg(&sweep).assert().success();
+    }
+    let analyse = || {
+        let mut cmd = diaspora();
+        cmd.args(["sensitivity", "--resamples", "0"]).arg(&sweep);
+        cmd
+    };
+    analyse().assert().success();
+    let results = sweep.join("results.csv");
+    touch(&results);
+    refused(&mut analyse(), "results.csv: changed since it was merged");
+    diaspora()
+        .args(["sweep", "merge"])
+        .arg(&sweep)
+        .assert()
+        .success();
+    analyse().assert().success();
+    if cfg!(feature = "plot") {
+        touch(&sweep.join("sensitivity.csv"));
+        refused(
+            diaspora().arg("plot").arg(&sweep),
+            "sensitivity.csv: changed since it was written",
+        );
+    }
+    // A merge killed after writing results.csv leaves no record.
+    fs::remove_file(sweep.join("results.toml")).unwrap();
+    refused(
+        &mut analyse(),
+        "results.toml: missing: results.csv is not from a merge that finished",
+    );
+}

@@ -5,12 +5,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use clap::Args;
 
 use diaspora::contrast::{self, Total, table};
 use diaspora::observe::{Plan, Sex};
-use diaspora::output::{self, RunInfo};
+use diaspora::output::{self, RunInfo, Target, folder};
 
 use super::CliError;
 use super::compare::{RunDir, input};
@@ -90,10 +89,34 @@ fn pairing_warnings(a: &RunInfo, b: &RunInfo) -> Vec<String> {
     w
 }
 
+/// Writes the contrast folder whole: its `files`, then the manifest listing their hashes.
+fn write_folder(
+    target: &Target,
+    mut manifest: table::ContrastManifest,
+    files: &[(&str, Vec<u8>)],
+) -> Result<(), CliError> {
+    let mut stage = target.stage()?;
+    for (name, bytes) in files {
+        let hash = stage.write(name, bytes)?;
+        manifest.files.insert((*name).to_string(), hash);
+    }
+    let text = toml::to_string(&manifest).map_err(|e| CliError::Failure(e.into()))?;
+    stage.write("manifest.toml", text.as_bytes())?;
+    stage.commit()?;
+    Ok(())
+}
+
 pub fn contrast(a: ContrastArgs) -> Result<(), CliError> {
     let start = std::time::Instant::now();
     let ra = RunDir::open(&a.run_a, false)?;
     let rb = RunDir::open(&a.run_b, false)?;
+    let dir = a.out.clone().unwrap_or_else(|| {
+        Path::new("output").join(format!(
+            "contrast-{}-minus-{}",
+            rb.info.scenario, ra.info.scenario
+        ))
+    });
+    let target = Target::claim(&dir, &folder::CONTRAST)?;
     let (la, rows_a) = output::read_run_series(&ra.dir).map_err(input)?;
     let (lb, rows_b) = output::read_run_series(&rb.dir).map_err(input)?;
     let paired = contrast::pair((&la, &rows_a), (&lb, &rows_b))
@@ -126,12 +149,6 @@ pub fn contrast(a: ContrastArgs) -> Result<(), CliError> {
         &group,
     );
 
-    let dir = a.out.clone().unwrap_or_else(|| {
-        Path::new("output").join(format!(
-            "contrast-{}-minus-{}",
-            rb.info.scenario, ra.info.scenario
-        ))
-    });
     let manifest = table::ContrastManifest {
         crate_version: env!("CARGO_PKG_VERSION").to_string(),
         run_a: a.run_a.display().to_string(),
@@ -144,17 +161,16 @@ pub fn contrast(a: ContrastArgs) -> Result<(), CliError> {
         first_difference: first,
         totals_years: [years.0, years.1],
         command: std::env::args().collect::<Vec<_>>().join(" "),
+        files: BTreeMap::new(),
     };
-    let manifest = toml::to_string(&manifest).map_err(|e| CliError::Failure(e.into()))?;
-    output::write_files(
-        &dir,
+    write_folder(
+        &target,
+        manifest,
         &[
             ("contrast.csv", table::contrast_csv(&paired, &group)),
             ("contrast_totals.csv", table::totals_csv(&totals, n)),
-            ("manifest.toml", manifest.into_bytes()),
         ],
-    )
-    .with_context(|| format!("cannot write to {}", dir.display()))?;
+    )?;
 
     say!(
         "{} (B) − {} (A): {n} paired replicate(s), seeds {} and {}, {}",

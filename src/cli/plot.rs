@@ -56,11 +56,7 @@ pub fn plot(mut args: PlotArgs) -> Result<(), CliError> {
         return plot_run(args);
     }
     // A calibration folder: read only if its files still match calibration.toml.
-    let _lock = if args.out.is_none() {
-        diaspora::output::Lock::exclusive(&args.run_dir)?
-    } else {
-        diaspora::output::Lock::shared(&args.run_dir)?
-    };
+    let _lock = lock_for_figures(&args)?;
     diaspora::output::folder::verify(&args.run_dir, diaspora::calibrate::output::MANIFEST)?;
     let marginals = Marginals::read(&args.run_dir).map_err(CliError::Input)?;
     let bytes = plot::render_marginals(&marginals, args.format.into())
@@ -73,6 +69,17 @@ pub fn plot(mut args: PlotArgs) -> Result<(), CliError> {
         plot_run(args)?;
     }
     Ok(())
+}
+
+/// The folder's lock while its figures are drawn: exclusive when they go into it, shared when
+/// `--out` sends them elsewhere.
+#[cfg(feature = "plot")]
+fn lock_for_figures(args: &PlotArgs) -> Result<diaspora::output::Lock, CliError> {
+    Ok(if args.out.is_none() {
+        diaspora::output::Lock::exclusive(&args.run_dir)?
+    } else {
+        diaspora::output::Lock::shared(&args.run_dir)?
+    })
 }
 
 /// Writes one figure `STEM.FORMAT` into the figures folder (created); returns the folder.
@@ -97,6 +104,8 @@ fn write_figure(args: &PlotArgs, stem: &str, bytes: &[u8]) -> Result<PathBuf, Cl
 fn plot_contrast(args: &PlotArgs) -> Result<(), CliError> {
     use diaspora::contrast::table;
     use diaspora::plot::{self, contrast::ContrastFigure};
+    let _lock = lock_for_figures(args)?;
+    diaspora::output::folder::verify(&args.run_dir, "manifest.toml")?;
     let csv = args.run_dir.join("contrast.csv");
     let rows = table::read(&csv).map_err(|e| CliError::Input(e.to_string()))?;
     let data = ContrastFigure::new(format!("{}", args.run_dir.display()), &rows);
@@ -111,7 +120,8 @@ fn plot_contrast(args: &PlotArgs) -> Result<(), CliError> {
 fn plot_sensitivity(args: &PlotArgs) -> Result<(), CliError> {
     use diaspora::plot::{self, sensitivity::Sensitivity};
     use diaspora::sensitivity::table;
-    let csv = args.run_dir.join("sensitivity.csv");
+    let _lock = lock_for_figures(args)?;
+    let csv = args.run_dir.join(table::CSV);
     if !csv.exists() {
         return Err(CliError::Input(format!(
             "{}: a sweep folder without sensitivity.csv: run `diaspora sensitivity {}` first \
@@ -120,6 +130,7 @@ fn plot_sensitivity(args: &PlotArgs) -> Result<(), CliError> {
             args.run_dir.display()
         )));
     }
+    diaspora::output::folder::verify(&args.run_dir, table::RECORD)?;
     let rows = table::read(&csv).map_err(|e| CliError::Input(e.to_string()))?;
     let data = Sensitivity::new(format!("sweep {}", args.run_dir.display()), &rows);
     if data.is_empty() {

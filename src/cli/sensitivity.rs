@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Context;
 use clap::Args;
 
 use diaspora::sensitivity::{self, Bootstrap, Indices, OutputAnalysis, table};
@@ -30,6 +29,39 @@ pub struct SensitivityArgs {
     level: f64,
 }
 
+/// Writes `sensitivity.csv`, then `sensitivity.toml` listing its hash and that of the
+/// `results.csv` it was computed from (removed first, so a write killed half-way is refused by
+/// `diaspora plot`); returns the path of the table.
+fn write_analysis(sweep: &SweepDir, csv: &[u8]) -> Result<PathBuf, CliError> {
+    use diaspora::output::{folder, write_atomic};
+    let path = sweep.dir.join(table::CSV);
+    let record = sweep.dir.join(table::RECORD);
+    let fail = |p: &std::path::Path, e: std::io::Error| {
+        CliError::Failure(anyhow::Error::new(e).context(format!("cannot write {}", p.display())))
+    };
+    match std::fs::remove_file(&record) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(fail(&record, e)),
+        _ => {}
+    }
+    write_atomic(&path, csv).map_err(|e| fail(&path, e))?;
+    let results = sweep.results_path();
+    let results_hash = folder::file_hash(&results).map_err(|e| fail(&results, e))?;
+    let files = [
+        (
+            table::CSV.to_string(),
+            blake3::hash(csv).to_hex().to_string(),
+        ),
+        ("results.csv".to_string(), results_hash),
+    ];
+    let text = toml::to_string(&table::Record {
+        crate_version: env!("CARGO_PKG_VERSION").to_string(),
+        files: files.into_iter().collect(),
+    })
+    .expect("a record is plain data");
+    write_atomic(&record, text.as_bytes()).map_err(|e| fail(&record, e))?;
+    Ok(path)
+}
+
 pub fn sensitivity(a: SensitivityArgs) -> Result<(), CliError> {
     let start = Instant::now();
     if !(a.level > 0.0 && a.level < 1.0) {
@@ -38,6 +70,7 @@ pub fn sensitivity(a: SensitivityArgs) -> Result<(), CliError> {
             a.level
         )));
     }
+    let _lock = super::sweep::lock(&a.dir, true)?;
     let sweep = SweepDir::open(&a.dir)?;
     let m = &sweep.manifest;
     let design = match (m.morris, m.saltelli) {
@@ -78,9 +111,7 @@ pub fn sensitivity(a: SensitivityArgs) -> Result<(), CliError> {
         .iter()
         .flat_map(|o| table::rows(o, design.name(), &m.parameters))
         .collect();
-    let path = a.dir.join("sensitivity.csv");
-    diaspora::output::write_atomic(&path, &table::to_csv(&rows))
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    let path = write_analysis(&sweep, &table::to_csv(&rows))?;
 
     let what = match design {
         sensitivity::Design::Morris => format!(

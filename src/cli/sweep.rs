@@ -12,7 +12,29 @@ use diaspora::sweep::{
     self, Design, Runner, ShardOutcome, SlurmOptions, SweepDir, SweepError, Timing, compress,
 };
 
+use diaspora::output::Lock;
+
 use super::{CliError, pool};
+
+/// The sweep folder's lock (`.NAME.lock` beside it): exclusive to plan, merge or analyse it,
+/// shared to run shards (many at once, as a Slurm array does), so a folder is never replanned
+/// or merged under a running shard.
+pub(super) fn lock(dir: &Path, exclusive: bool) -> Result<Lock, CliError> {
+    if exclusive && let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            CliError::Input(format!(
+                "{}: cannot create {}: {e}",
+                dir.display(),
+                parent.display()
+            ))
+        })?;
+    }
+    Ok(if exclusive {
+        Lock::exclusive(dir)?
+    } else {
+        Lock::shared(dir)?
+    })
+}
 
 #[derive(Args, Debug)]
 pub struct SweepArgs {
@@ -137,6 +159,7 @@ fn plan(a: PlanArgs) -> Result<(), CliError> {
         .out
         .unwrap_or_else(|| Path::new("output").join("sweeps").join(&design.name));
     let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let _lock = lock(&dir, true)?;
     let planned = sweep::plan(&design, &dir, a.shards, a.force, &command)?;
     let m = &planned.manifest;
     say!(
@@ -172,6 +195,7 @@ fn plan(a: PlanArgs) -> Result<(), CliError> {
 }
 
 fn run(a: RunArgs) -> Result<(), CliError> {
+    let _lock = lock(&a.dir, false)?;
     let sweep = SweepDir::open(&a.dir)?;
     let shards: Vec<usize> = if a.all {
         (0..sweep.shards()).collect()
@@ -344,6 +368,7 @@ fn status(a: StatusArgs) -> Result<(), CliError> {
 
 fn merge(a: DirArgs) -> Result<(), CliError> {
     let start = Instant::now();
+    let _lock = lock(&a.dir, true)?;
     let sweep = SweepDir::open(&a.dir)?;
     let merged = sweep::merge(&sweep).map_err(|e| match e {
         SweepError::Incomplete(i) => CliError::Failure(anyhow::anyhow!("cannot merge: {i}")),

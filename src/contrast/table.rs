@@ -13,6 +13,7 @@
 //! | `var_parametric`, `var_stochastic` | its variance between and within parameter draws |
 //! | `share_parametric` | `var_parametric / (var_parametric + var_stochastic)` |
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::{Difference, Key, Paired, Total, difference};
@@ -215,4 +216,7 @@ pub struct ContrastManifest {
     pub totals_years: [i32; 2],
     /// The command.
     pub command: String,
+    /// BLAKE3 of every file written beside the manifest.
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
 }

@@ -96,6 +96,12 @@ pub const CALIBRATION: Kind = Kind {
     markers: &[("calibration.toml", "particles"), ("checkpoint.json", "")],
 };
 
+/// The output folder of `diaspora contrast`.
+pub const CONTRAST: Kind = Kind {
+    what: "a contrast folder",
+    markers: &[("manifest.toml", "run_a")],
+};
+
 /// The folder of `diaspora sweep plan`.
 pub const SWEEP: Kind = Kind {
     what: "a sweep folder",

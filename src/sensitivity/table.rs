@@ -10,12 +10,30 @@
 //! | `value`, `ci_low`, `ci_high` | the estimate and its bootstrap interval (empty where there is none) |
 //! | `rank` | the parameter's rank for the output, 1 = most influential (by `mu_star` or `ST`) |
 
+use std::collections::BTreeMap;
 use std::path::Path;
+
+use serde::Serialize;
 
 use super::{Indices, OutputAnalysis};
 use crate::input::FileError;
 use crate::output::fmt_value;
 use crate::sweep::results::OutputName;
+
+/// The table's file name, in the sweep folder.
+pub const CSV: &str = "sensitivity.csv";
+
+/// The record beside it: the BLAKE3 of the table and of the `results.csv` it was computed from.
+pub const RECORD: &str = "sensitivity.toml";
+
+/// What `sensitivity.toml` holds.
+#[derive(Clone, Debug, Serialize)]
+pub struct Record {
+    /// diaspora version.
+    pub crate_version: String,
+    /// File name → BLAKE3.
+    pub files: BTreeMap<String, String>,
+}
 
 /// What a row of `sensitivity.csv` holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

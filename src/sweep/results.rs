@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use super::SweepError;
 use super::folder::{SweepDir, results_header};
+use super::merge::{RESULTS_RECORD, ResultsRecord};
+use super::plan::short;
 
 /// One output of a sweep: the distance, or a `keep` entry (and the year, for entries kept per
 /// year).
@@ -39,7 +41,46 @@ pub struct RunValues {
     pub values: Vec<Vec<Option<f64>>>,
 }
 
-/// Reads `DIR/results.csv` of a merged sweep.
+/// Checks `results.csv` (its `bytes`) against the merge's `results.toml`: written by a merge
+/// of this plan that finished, and unchanged since.
+fn check_record(sweep: &SweepDir, bytes: &[u8]) -> Result<(), SweepError> {
+    let path = sweep.dir.join(RESULTS_RECORD);
+    let again = format!("merge again (diaspora sweep merge {})", sweep.dir.display());
+    let refuse = |message: String| SweepError::Dir {
+        path: path.display().to_string(),
+        message,
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        refuse(if e.kind() == std::io::ErrorKind::NotFound {
+            format!("missing: results.csv is not from a merge that finished; {again}")
+        } else {
+            format!("cannot read: {e}")
+        })
+    })?;
+    let record: ResultsRecord = toml::from_str(&text)
+        .map_err(|e| refuse(format!("not a merge record: {}; {again}", e.message())))?;
+    if record.plan_hash != sweep.manifest.plan_hash {
+        return Err(refuse(format!(
+            "results.csv was merged from another plan ({}, not {}); {again}",
+            short(&record.plan_hash),
+            short(&sweep.manifest.plan_hash)
+        )));
+    }
+    let now = blake3::hash(bytes).to_hex().to_string();
+    if now != record.results_hash {
+        return Err(SweepError::Dir {
+            path: sweep.results_path().display().to_string(),
+            message: format!(
+                "changed since it was merged (BLAKE3 {} in {RESULTS_RECORD}, {} now); {again}",
+                short(&record.results_hash),
+                short(&now)
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Reads `DIR/results.csv` of a merged sweep, refusing it unless `results.toml` vouches for it.
 pub fn read(sweep: &SweepDir) -> Result<RunValues, SweepError> {
     let path = sweep.results_path();
     let name = path.display().to_string();
@@ -54,6 +95,7 @@ pub fn read(sweep: &SweepDir) -> Result<RunValues, SweepError> {
             format!("cannot read: {e}")
         },
     })?;
+    check_record(sweep, &bytes)?;
     let bad = |line: u64, message: String| SweepError::Dir {
         path: format!("{name}:{line}"),
         message,

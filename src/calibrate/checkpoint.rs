@@ -125,15 +125,16 @@ fn check(state: &Checkpoint, problem: &Problem) -> Result<(), String> {
         ));
     }
     check_tolerance(pop)?;
-    let priors: Vec<_> = problem.config.parameters.iter().map(|p| &p.prior).collect();
+    let names = problem.space.names();
+    let bounds = problem.space.bounds();
     let mut total = 0.0;
     for (k, p) in pop.particles.iter().enumerate() {
-        if p.theta.len() != priors.len() || p.z.len() != priors.len() {
+        if p.theta.len() != names.len() || p.z.len() != names.len() {
             return Err(format!(
                 "particle {k} has {} values ({} working coordinates), expected {}",
                 p.theta.len(),
                 p.z.len(),
-                priors.len()
+                names.len()
             ));
         }
         if !(p.weight.is_finite() && p.weight > 0.0) {
@@ -148,13 +149,12 @@ fn check(state: &Checkpoint, problem: &Problem) -> Result<(), String> {
                 p.distance, pop.tolerance
             ));
         }
-        for (j, prior) in priors.iter().enumerate() {
-            let (lo, hi) = prior.bounds();
+        for (j, &(lo, hi)) in bounds.iter().enumerate() {
             let theta = p.theta[j];
             if !(theta >= lo && theta <= hi && p.z[j].is_finite()) {
                 return Err(format!(
                     "particle {k}: {} = {theta} is outside its prior [{lo}, {hi}]",
-                    problem.config.parameters[j].path
+                    names[j]
                 ));
             }
         }

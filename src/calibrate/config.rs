@@ -30,6 +30,7 @@ use serde::Deserialize;
 use toml::Table;
 
 use super::prior::Prior;
+use super::schedule::{AfterFit, FreeSchedule, Scale, StepSd};
 use crate::compare::metrics::Transform;
 use crate::scenario::{Location, ScenarioError, SourceFile, Sources, deserialize};
 
@@ -109,6 +110,70 @@ pub struct RawPrior {
     pub beta: Option<f64>,
 }
 
+impl RawPrior {
+    /// The distribution part.
+    fn dist(&self) -> RawDist {
+        RawDist {
+            dist: self.dist.clone(),
+            min: self.min,
+            max: self.max,
+            mean: self.mean,
+            sd: self.sd,
+            alpha: self.alpha,
+            beta: self.beta,
+        }
+    }
+}
+
+/// A prior distribution as written (a `[[prior]]` without its path, e.g. `step_sd_prior`).
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDist {
+    /// `uniform`, `loguniform`, `normal` or `beta`.
+    pub dist: String,
+    /// Lower bound (required).
+    pub min: f64,
+    /// Upper bound (required).
+    pub max: f64,
+    /// Mean (`normal`).
+    pub mean: Option<f64>,
+    /// Standard deviation (`normal`).
+    pub sd: Option<f64>,
+    /// α (`beta`).
+    pub alpha: Option<f64>,
+    /// β (`beta`).
+    pub beta: Option<f64>,
+}
+
+/// `[[schedule]]` as written: a time-varying parameter whose knot values are estimated under a
+/// random-walk prior.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSchedule {
+    /// Scenario key path of the parameter (its drivers and interpolation are kept).
+    pub path: String,
+    /// Knot years, strictly increasing (at least two).
+    pub years: Vec<i32>,
+    /// `log` (positive values) or `logit` (probabilities): the scale of the random walk.
+    pub scale: String,
+    /// Smallest knot value, in the parameter's units.
+    pub min: f64,
+    /// Largest knot value.
+    pub max: f64,
+    /// Standard deviation of a step between consecutive knots, on the scale (given).
+    pub step_sd: Option<f64>,
+    /// Prior of the step standard deviation (estimated), instead of `step_sd`.
+    pub step_sd_prior: Option<RawDist>,
+    /// After the last fitted year: `prior` (the random walk goes on; default) or `hold` (the
+    /// value of the last fitted year).
+    #[serde(default = "after_fit")]
+    pub after_fit: String,
+}
+
+fn after_fit() -> String {
+    "prior".into()
+}
+
 /// `[[target]]` as written.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -160,9 +225,14 @@ pub struct RawCalibration {
     pub origin: Option<String>,
     /// Sampler settings.
     pub algorithm: RawAlgorithm,
-    /// Priors.
+    /// Priors of free constants.
     #[serde(default)]
     pub prior: Vec<RawPrior>,
+    /// Free schedules.
+    #[serde(default)]
+    pub schedule: Vec<RawSchedule>,
+    /// `[first, last]`: years held out of the targets and forecast after calibration.
+    pub holdout: Option<[i32; 2]>,
     /// Targets.
     #[serde(default)]
     pub target: Vec<RawTarget>,
@@ -238,8 +308,13 @@ pub struct Config {
     pub origin: Option<String>,
     /// Sampler settings.
     pub algorithm: Algorithm,
-    /// Free parameters.
+    /// Free constants.
     pub parameters: Vec<FreeParameter>,
+    /// Free schedules.
+    pub schedules: Vec<FreeSchedule>,
+    /// Held-out years: targets use only the years before the first, and the posterior
+    /// predictive is scored on these.
+    pub holdout: Option<RangeInclusive<i32>>,
     /// Targets.
     pub targets: Vec<TargetSpec>,
     /// Where every key came from.
@@ -291,7 +366,49 @@ fn validate(
             |s| s.to_string_lossy().into_owned(),
         )
     });
-    let a = &raw.algorithm;
+    let algorithm = validate_algorithm(&raw.algorithm, &err)?;
+    if raw.prior.is_empty() && raw.schedule.is_empty() {
+        return Err(err(
+            "prior",
+            "expected at least one [[prior]] or [[schedule]], found none".into(),
+        ));
+    }
+    let parameters = validate_priors(&raw.prior, &err)?;
+    let schedules = validate_schedules(&raw.schedule, &parameters, &err)?;
+    let holdout = match raw.holdout {
+        Some([a, b]) if a > b => {
+            return Err(err(
+                "holdout",
+                format!("expected [first, last] with first <= last, found [{a}, {b}]"),
+            ));
+        }
+        Some([a, b]) => Some(a..=b),
+        None => None,
+    };
+    let global: Vec<PathBuf> = raw.observed.iter().map(|p| base.join(p)).collect();
+    let targets = validate_targets(&raw.target, base, &global, &err)?;
+
+    Ok(Config {
+        file: file.to_path_buf(),
+        name,
+        description: raw.description,
+        scenario: base.join(&raw.scenario),
+        observed: global,
+        origin: raw.origin,
+        algorithm,
+        parameters,
+        schedules,
+        holdout,
+        targets,
+        sources,
+        text,
+    })
+}
+
+/// An error at a key path of the calibration file.
+type Located<'a> = dyn Fn(&str, String) -> ScenarioError + 'a;
+
+fn validate_algorithm(a: &RawAlgorithm, err: &Located) -> Result<Algorithm, ScenarioError> {
     let positive = |key: &str, v: i64| -> Result<(), ScenarioError> {
         if v < 1 {
             return Err(err(
@@ -304,17 +421,16 @@ fn validate(
     positive("particles", a.particles)?;
     positive("max_simulations", a.max_simulations)?;
     positive("batch", a.batch)?;
-    if a.max_generations < 0 {
-        return Err(err(
-            "algorithm.max_generations",
-            format!("expected 0 or more, found {}", a.max_generations),
-        ));
-    }
-    if a.predictive_draws < 0 {
-        return Err(err(
-            "algorithm.predictive_draws",
-            format!("expected 0 or more, found {}", a.predictive_draws),
-        ));
+    for (key, v) in [
+        ("max_generations", a.max_generations),
+        ("predictive_draws", a.predictive_draws),
+    ] {
+        if v < 0 {
+            return Err(err(
+                &format!("algorithm.{key}"),
+                format!("expected 0 or more, found {v}"),
+            ));
+        }
     }
     if a.seed < 0 {
         return Err(err(
@@ -357,7 +473,7 @@ fn validate(
             ),
         ));
     }
-    let algorithm = Algorithm {
+    Ok(Algorithm {
         particles: a.particles as usize,
         max_generations: a.max_generations as u32,
         min_acceptance_rate: a.min_acceptance_rate,
@@ -368,142 +484,273 @@ fn validate(
         batch: a.batch as usize,
         seed: a.seed as u64,
         predictive_draws: a.predictive_draws as u32,
-    };
+    })
+}
 
-    if raw.prior.is_empty() {
+fn validate_priors(raw: &[RawPrior], err: &Located) -> Result<Vec<FreeParameter>, ScenarioError> {
+    let mut parameters: Vec<FreeParameter> = Vec::new();
+    for (i, p) in raw.iter().enumerate() {
+        let at = format!("prior.{i}");
+        if parameters.iter().any(|q| q.path == p.path) {
+            return Err(err(
+                &format!("{at}.path"),
+                format!("`{}` has two priors", p.path),
+            ));
+        }
+        check_model_path(&p.path, &format!("{at}.path"), err)?;
+        parameters.push(FreeParameter {
+            path: p.path.clone(),
+            prior: parse_dist(&p.dist(), &at, err)?,
+        });
+    }
+    Ok(parameters)
+}
+
+/// Run and observation settings are fixed: never calibrated.
+fn check_model_path(path: &str, key: &str, err: &Located) -> Result<(), ScenarioError> {
+    if path.starts_with("run.") || path.starts_with("observation.") {
         return Err(err(
-            "prior",
-            "expected at least one [[prior]], found none".into(),
+            key,
+            format!("`{path}` is not a model parameter (run and observation settings are fixed)"),
         ));
     }
-    let mut parameters: Vec<FreeParameter> = Vec::new();
-    for (i, p) in raw.prior.iter().enumerate() {
-        let at = |k: &str| format!("prior.{i}.{k}");
-        if parameters.iter().any(|q| q.path == p.path) {
-            return Err(err(&at("path"), format!("`{}` has two priors", p.path)));
+    Ok(())
+}
+
+/// A prior distribution written at key path `at` (`at.dist`, `at.min`, …).
+fn parse_dist(p: &RawDist, at: &str, err: &Located) -> Result<Prior, ScenarioError> {
+    let key = |k: &str| format!("{at}.{k}");
+    if !(p.min.is_finite() && p.max.is_finite()) {
+        return Err(err(&key("min"), "expected finite bounds".into()));
+    }
+    if p.min >= p.max {
+        return Err(err(
+            &key("max"),
+            format!("expected a bound above min ({}), found {}", p.min, p.max),
+        ));
+    }
+    let need = |v: Option<f64>, k: &str| {
+        v.ok_or_else(|| err(&key("dist"), format!("dist \"{}\" needs `{k}`", p.dist)))
+    };
+    let unused = |pairs: &[(Option<f64>, &str)]| -> Result<(), ScenarioError> {
+        match pairs.iter().find(|(v, _)| v.is_some()) {
+            Some((_, k)) => Err(err(
+                &key(k),
+                format!("`{k}` is not a parameter of dist \"{}\"", p.dist),
+            )),
+            None => Ok(()),
         }
-        if p.path.starts_with("run.") || p.path.starts_with("observation.") {
+    };
+    let positive = |v: f64, k: &str| -> Result<f64, ScenarioError> {
+        if v.is_nan() || v <= 0.0 {
+            return Err(err(&key(k), format!("expected a number > 0, found {v}")));
+        }
+        Ok(v)
+    };
+    match p.dist.as_str() {
+        "uniform" | "loguniform" => {
+            unused(&[
+                (p.mean, "mean"),
+                (p.sd, "sd"),
+                (p.alpha, "alpha"),
+                (p.beta, "beta"),
+            ])?;
+            if p.dist == "uniform" {
+                return Ok(Prior::Uniform {
+                    min: p.min,
+                    max: p.max,
+                });
+            }
+            if p.min <= 0.0 {
+                return Err(err(
+                    &key("min"),
+                    format!(
+                        "expected a bound > 0 for a log-uniform prior, found {}",
+                        p.min
+                    ),
+                ));
+            }
+            Ok(Prior::LogUniform {
+                min: p.min,
+                max: p.max,
+            })
+        }
+        "normal" => {
+            unused(&[(p.alpha, "alpha"), (p.beta, "beta")])?;
+            let sd = positive(need(p.sd, "sd")?, "sd")?;
+            Ok(Prior::Normal {
+                mean: need(p.mean, "mean")?,
+                sd,
+                min: p.min,
+                max: p.max,
+            })
+        }
+        "beta" => {
+            unused(&[(p.mean, "mean"), (p.sd, "sd")])?;
+            let alpha = positive(need(p.alpha, "alpha")?, "alpha")?;
+            let beta = positive(need(p.beta, "beta")?, "beta")?;
+            if p.min < 0.0 || p.max > 1.0 {
+                return Err(err(
+                    &key("min"),
+                    format!(
+                        "expected bounds within [0, 1] for a beta prior, found [{}, {}]",
+                        p.min, p.max
+                    ),
+                ));
+            }
+            Ok(Prior::Beta {
+                alpha,
+                beta,
+                min: p.min,
+                max: p.max,
+            })
+        }
+        other => Err(err(
+            &key("dist"),
+            format!("expected one of uniform, loguniform, normal, beta, found \"{other}\""),
+        )),
+    }
+}
+
+fn validate_schedules(
+    raw: &[RawSchedule],
+    constants: &[FreeParameter],
+    err: &Located,
+) -> Result<Vec<FreeSchedule>, ScenarioError> {
+    let mut schedules: Vec<FreeSchedule> = Vec::new();
+    for (i, s) in raw.iter().enumerate() {
+        let at = |k: &str| format!("schedule.{i}.{k}");
+        check_model_path(&s.path, &at("path"), err)?;
+        let taken = constants.iter().any(|p| p.path == s.path)
+            || schedules.iter().any(|q| q.path == s.path);
+        if taken {
             return Err(err(
                 &at("path"),
                 format!(
-                    "`{}` is not a model parameter (run and observation settings are fixed)",
-                    p.path
+                    "`{}` is already free (one [[prior]] or [[schedule]] per path)",
+                    s.path
                 ),
             ));
         }
-        if !(p.min.is_finite() && p.max.is_finite()) {
-            return Err(err(&at("min"), "expected finite bounds".into()));
-        }
-        if p.min >= p.max {
+        if s.years.len() < 2 {
             return Err(err(
-                &at("max"),
-                format!("expected a bound above min ({}), found {}", p.min, p.max),
+                &at("years"),
+                format!(
+                    "expected at least two knot years (a single value is a [[prior]]), found {}",
+                    s.years.len()
+                ),
             ));
         }
-        let need = |v: Option<f64>, k: &str| {
-            v.ok_or_else(|| err(&at("dist"), format!("dist \"{}\" needs `{k}`", p.dist)))
-        };
-        let unused = |v: Option<f64>, k: &str| -> Result<(), ScenarioError> {
-            if v.is_some() {
+        if let Some(w) = s.years.windows(2).find(|w| w[0] >= w[1]) {
+            return Err(err(
+                &at("years"),
+                format!(
+                    "expected strictly increasing years, found {} then {}",
+                    w[0], w[1]
+                ),
+            ));
+        }
+        let scale = match s.scale.as_str() {
+            "log" => Scale::Log,
+            "logit" => Scale::Logit,
+            other => {
                 return Err(err(
-                    &at(k),
-                    format!("`{k}` is not a parameter of dist \"{}\"", p.dist),
+                    &at("scale"),
+                    format!("expected log or logit, found \"{other}\""),
                 ));
             }
-            Ok(())
         };
-        let prior = match p.dist.as_str() {
-            "uniform" | "loguniform" => {
-                for (v, k) in [
-                    (p.mean, "mean"),
-                    (p.sd, "sd"),
-                    (p.alpha, "alpha"),
-                    (p.beta, "beta"),
-                ] {
-                    unused(v, k)?;
-                }
-                if p.dist == "uniform" {
-                    Prior::Uniform {
-                        min: p.min,
-                        max: p.max,
-                    }
-                } else {
-                    if p.min <= 0.0 {
-                        return Err(err(
-                            &at("min"),
-                            format!(
-                                "expected a bound > 0 for a log-uniform prior, found {}",
-                                p.min
-                            ),
-                        ));
-                    }
-                    Prior::LogUniform {
-                        min: p.min,
-                        max: p.max,
-                    }
-                }
+        let inside = match scale {
+            Scale::Log => s.min > 0.0 && s.min < s.max && s.max.is_finite(),
+            Scale::Logit => s.min > 0.0 && s.min < s.max && s.max < 1.0,
+        };
+        if !inside {
+            let domain = match scale {
+                Scale::Log => "0 < min < max",
+                Scale::Logit => "0 < min < max < 1",
+            };
+            return Err(err(
+                &at("max"),
+                format!(
+                    "expected bounds with {domain} on the {} scale, found [{}, {}]",
+                    scale.name(),
+                    s.min,
+                    s.max
+                ),
+            ));
+        }
+        let step_sd = match (s.step_sd, &s.step_sd_prior) {
+            (Some(sd), None) if sd.is_finite() && sd > 0.0 => StepSd::Fixed(sd),
+            (Some(sd), None) => {
+                return Err(err(
+                    &at("step_sd"),
+                    format!("expected a number > 0, found {sd}"),
+                ));
             }
-            "normal" => {
-                unused(p.alpha, "alpha")?;
-                unused(p.beta, "beta")?;
-                let sd = need(p.sd, "sd")?;
-                if sd.is_nan() || sd <= 0.0 {
-                    return Err(err(&at("sd"), format!("expected a number > 0, found {sd}")));
-                }
-                Prior::Normal {
-                    mean: need(p.mean, "mean")?,
-                    sd,
-                    min: p.min,
-                    max: p.max,
-                }
-            }
-            "beta" => {
-                unused(p.mean, "mean")?;
-                unused(p.sd, "sd")?;
-                let (alpha, beta) = (need(p.alpha, "alpha")?, need(p.beta, "beta")?);
-                for (v, k) in [(alpha, "alpha"), (beta, "beta")] {
-                    if v.is_nan() || v <= 0.0 {
-                        return Err(err(&at(k), format!("expected a number > 0, found {v}")));
-                    }
-                }
-                if p.min < 0.0 || p.max > 1.0 {
+            (None, Some(p)) => {
+                let prior = parse_dist(p, &at("step_sd_prior"), err)?;
+                if prior.bounds().0 <= 0.0 {
                     return Err(err(
-                        &at("min"),
+                        &at("step_sd_prior.min"),
                         format!(
-                            "expected bounds within [0, 1] for a beta prior, found [{}, {}]",
-                            p.min, p.max
+                            "expected a lower bound > 0 for a standard deviation, found {}",
+                            prior.bounds().0
                         ),
                     ));
                 }
-                Prior::Beta {
-                    alpha,
-                    beta,
-                    min: p.min,
-                    max: p.max,
-                }
+                StepSd::Estimated(prior)
             }
-            other => {
+            (Some(_), Some(_)) => {
                 return Err(err(
-                    &at("dist"),
-                    format!("expected one of uniform, loguniform, normal, beta, found \"{other}\""),
+                    &at("step_sd_prior"),
+                    "expected either `step_sd` (given) or `step_sd_prior` (estimated), found both"
+                        .into(),
+                ));
+            }
+            (None, None) => {
+                return Err(err(
+                    &at("path"),
+                    "expected `step_sd` (given) or `step_sd_prior` (estimated)".into(),
                 ));
             }
         };
-        parameters.push(FreeParameter {
-            path: p.path.clone(),
-            prior,
+        let after_fit = match s.after_fit.as_str() {
+            "prior" => AfterFit::Prior,
+            "hold" => AfterFit::Hold,
+            other => {
+                return Err(err(
+                    &at("after_fit"),
+                    format!("expected prior or hold, found \"{other}\""),
+                ));
+            }
+        };
+        schedules.push(FreeSchedule {
+            path: s.path.clone(),
+            years: s.years.clone(),
+            scale,
+            min: s.min,
+            max: s.max,
+            step_sd,
+            after_fit,
         });
     }
+    Ok(schedules)
+}
 
-    if raw.target.is_empty() {
+fn validate_targets(
+    raw: &[RawTarget],
+    base: &Path,
+    global: &[PathBuf],
+    err: &Located,
+) -> Result<Vec<TargetSpec>, ScenarioError> {
+    if raw.is_empty() {
         return Err(err(
             "target",
             "expected at least one [[target]], found none".into(),
         ));
     }
-    let global: Vec<PathBuf> = raw.observed.iter().map(|p| base.join(p)).collect();
     let mut targets = Vec::new();
-    for (i, t) in raw.target.iter().enumerate() {
+    for (i, t) in raw.iter().enumerate() {
         let at = |k: &str| format!("target.{i}.{k}");
         if !matches!(t.sex.as_str(), "female" | "male" | "total") {
             return Err(err(
@@ -546,24 +793,11 @@ fn validate(
             observed: t
                 .observed
                 .as_ref()
-                .map_or_else(|| global.clone(), |o| vec![base.join(o)]),
+                .map_or_else(|| global.to_vec(), |o| vec![base.join(o)]),
         });
     }
     if targets.iter().all(|t| t.weight == 0.0) {
         return Err(err("target", "every target has weight 0".into()));
     }
-
-    Ok(Config {
-        file: file.to_path_buf(),
-        name,
-        description: raw.description,
-        scenario: base.join(&raw.scenario),
-        observed: global,
-        origin: raw.origin,
-        algorithm,
-        parameters,
-        targets,
-        sources,
-        text,
-    })
+    Ok(targets)
 }

@@ -1,9 +1,12 @@
 //! Calibration by ABC-SMC against the observed series: the executor around the sampler.
 //!
 //! * `config` — the calibration file (scenario, priors, targets, settings), parsed and checked;
-//! * `prior` — prior distributions and the sampler's working space;
+//! * `prior` — prior distributions of free constants and the sampler's working space;
+//! * `schedule` — free schedules: knot values under a random-walk prior;
+//! * `space` — the joint prior over every free constant and schedule knot;
 //! * `problem` — the scenario and the data: checks every name, and turns one simulation into a
 //!   distance;
+//! * `holdout` — out-of-sample scores of the posterior predictive against naive forecasts;
 //! * `smc` — the sampler: one generation at a time, no I/O, thread-count independent;
 //! * `checkpoint` — the state after every generation, sealed, and checked before resuming;
 //! * `output` — `posterior.csv`, `history.csv`, `posterior_summary.csv`, the calibrated
@@ -17,11 +20,14 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod holdout;
 pub mod output;
 pub mod posterior;
 pub mod prior;
 pub mod problem;
+pub mod schedule;
 pub mod smc;
+pub mod space;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -163,12 +169,7 @@ pub fn calibrate(
 ) -> Result<Outcome, CalibrationError> {
     let session = Instant::now();
     let a = &problem.config.algorithm;
-    let priors: Vec<prior::Prior> = problem
-        .config
-        .parameters
-        .iter()
-        .map(|p| p.prior.clone())
-        .collect();
+    let priors = &problem.space;
     let settings = problem.settings();
     let fingerprint = problem.fingerprint();
     let dir = resume_dir(target);
@@ -186,9 +187,7 @@ pub fn calibrate(
     let interrupted = |e: Interrupted, stop: StopReason| match e {
         Interrupted::Budget => Ok(stop),
         Interrupted::Failed(m) => Err(CalibrationError::Simulation(m)),
-        Interrupted::Prior(i) => Err(CalibrationError::Prior(
-            problem.config.parameters[i].path.clone(),
-        )),
+        Interrupted::Prior(i) => Err(CalibrationError::Prior(problem.space.names()[i].clone())),
     };
     let ran_out = |sims: u64| {
         if sims >= a.max_simulations {
@@ -203,7 +202,7 @@ pub fn calibrate(
         None => {
             progress.generation_started(0, f64::INFINITY);
             let (population, stats) =
-                match smc::generation_zero(&priors, problem, &settings, budget(0), &mut |t| {
+                match smc::generation_zero(priors, problem, &settings, budget(0), &mut |t| {
                     progress.batch_done(t)
                 }) {
                     Ok(x) => x,
@@ -254,7 +253,7 @@ pub fn calibrate(
         match smc::next_generation(
             &state.population,
             epsilon,
-            &priors,
+            priors,
             problem,
             &settings,
             budget(state.simulations),

@@ -20,6 +20,7 @@ use rand::RngExt;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::holdout::{self, Score};
 use super::smc::{Particle, weighted_quantile};
 use super::{CalibrationError, Checkpoint, Problem, checkpoint};
 use crate::engine::rng::{from_key, mix_key};
@@ -40,8 +41,8 @@ fn io(e: FolderError) -> CalibrationError {
 /// `posterior.csv`.
 pub fn posterior_csv(problem: &Problem, state: &Checkpoint) -> Vec<u8> {
     let mut out = String::from("generation,particle,weight,distance");
-    for p in &problem.config.parameters {
-        let _ = write!(out, ",{}", p.path);
+    for name in problem.space.names() {
+        let _ = write!(out, ",{name}");
     }
     out.push('\n');
     for (i, p) in state.population.particles.iter().enumerate() {
@@ -58,19 +59,35 @@ pub fn posterior_csv(problem: &Problem, state: &Checkpoint) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// `priors.csv`: the priors, as numbers (what `diaspora plot` draws them from).
+/// `priors.csv`: the priors of the free constants and of estimated step standard deviations,
+/// as numbers (what `diaspora plot` draws the marginals from; schedule knots, whose prior is
+/// joint, are summarised in `posterior_summary.csv` and drawn over time).
 pub fn priors_csv(problem: &Problem) -> Vec<u8> {
     use super::prior::Prior;
+    use super::schedule::StepSd;
     let mut out = String::from("parameter,dist,min,max,mean,sd,alpha,beta\n");
-    for p in &problem.config.parameters {
-        let (name, extra) = match p.prior {
+    let constants = problem
+        .config
+        .parameters
+        .iter()
+        .map(|p| (p.path.clone(), &p.prior));
+    let sds = problem
+        .config
+        .schedules
+        .iter()
+        .filter_map(|s| match &s.step_sd {
+            StepSd::Estimated(p) => Some((format!("{}@step_sd", s.path), p)),
+            StepSd::Fixed(_) => None,
+        });
+    for (path, prior) in constants.chain(sds) {
+        let (name, extra) = match *prior {
             Prior::Uniform { .. } => ("uniform", [None; 4]),
             Prior::LogUniform { .. } => ("loguniform", [None; 4]),
             Prior::Normal { mean, sd, .. } => ("normal", [Some(mean), Some(sd), None, None]),
             Prior::Beta { alpha, beta, .. } => ("beta", [None, None, Some(alpha), Some(beta)]),
         };
-        let (lo, hi) = p.prior.bounds();
-        let _ = write!(out, "{},{name},", p.path);
+        let (lo, hi) = prior.bounds();
+        let _ = write!(out, "{path},{name},");
         fmt_value(&mut out, lo);
         out.push(',');
         fmt_value(&mut out, hi);
@@ -139,14 +156,39 @@ pub struct ParameterSummary {
     pub prior_sd: f64,
 }
 
-/// Weighted summaries of every parameter of `particles`.
+/// Weighted summaries of every coordinate of `particles` (constants, schedule knots, step
+/// standard deviations), each beside its prior's quantiles from 20,000 seeded draws (a free
+/// constant's from its own prior, a schedule's from its joint random-walk prior).
 pub fn summarise_parameters(problem: &Problem, particles: &[Particle]) -> Vec<ParameterSummary> {
-    problem
+    let seed = problem.config.algorithm.seed;
+    let mut prior_draws: Vec<Vec<f64>> = problem
         .config
         .parameters
         .iter()
         .enumerate()
         .map(|(i, p)| {
+            let mut rng = from_key(mix_key(&[seed, 0x9_0105, i as u64]));
+            (0..20_000)
+                .filter_map(|_| p.prior.sample_z(&mut rng).map(|z| p.prior.from_z(z)))
+                .collect()
+        })
+        .collect();
+    for (k, s) in problem.config.schedules.iter().enumerate() {
+        let mut rng = from_key(mix_key(&[seed, 0x9_0105, 0x5C4E_D000 + k as u64]));
+        let draws: Vec<Vec<f64>> = (0..20_000)
+            .filter_map(|_| s.sample_z(&mut rng).map(|z| s.from_z(&z)))
+            .collect();
+        prior_draws.extend((0..s.dim()).map(|c| draws.iter().map(|d| d[c]).collect()));
+    }
+    let descriptions = problem.space.describe();
+    problem
+        .space
+        .names()
+        .into_iter()
+        .zip(descriptions)
+        .zip(prior_draws)
+        .enumerate()
+        .map(|(i, ((path, prior), mut draws))| {
             let pairs: Vec<(f64, f64)> = particles.iter().map(|q| (q.theta[i], q.weight)).collect();
             let total: f64 = pairs.iter().map(|x| x.1).sum();
             let mean = pairs.iter().map(|(v, w)| v * w).sum::<f64>() / total;
@@ -155,21 +197,13 @@ pub fn summarise_parameters(problem: &Problem, particles: &[Particle]) -> Vec<Pa
                 .map(|(v, w)| w * (v - mean).powi(2))
                 .sum::<f64>()
                 / total;
-            let mut rng = from_key(mix_key(&[
-                problem.config.algorithm.seed,
-                0x9_0105,
-                i as u64,
-            ]));
-            let mut draws: Vec<f64> = (0..20_000)
-                .filter_map(|_| p.prior.sample_z(&mut rng).map(|z| p.prior.from_z(z)))
-                .collect();
             draws.sort_by(f64::total_cmp);
             let pm = draws.iter().sum::<f64>() / draws.len() as f64;
             let psd =
                 (draws.iter().map(|v| (v - pm).powi(2)).sum::<f64>() / draws.len() as f64).sqrt();
             ParameterSummary {
-                path: p.path.clone(),
-                prior: p.prior.describe(),
+                path,
+                prior,
                 mean,
                 sd: var.sqrt(),
                 p05: weighted_quantile(pairs.clone(), 0.05),
@@ -237,6 +271,14 @@ struct CalibrationManifest {
     files: BTreeMap<String, String>,
 }
 
+/// What [`write_outputs`] did besides writing.
+pub struct Written {
+    /// Wall-clock seconds of the posterior-predictive simulations.
+    pub predictive_seconds: f64,
+    /// Out-of-sample scores of the targets (empty without `holdout`).
+    pub holdout: Vec<Score>,
+}
+
 /// Writes every output of a finished calibration, the posterior-predictive run included, as
 /// one new folder in place of `target`; the running checkpoints beside it are then removed.
 pub fn write_outputs(
@@ -244,7 +286,7 @@ pub fn write_outputs(
     state: &Checkpoint,
     target: &Target,
     threads: usize,
-) -> Result<f64, CalibrationError> {
+) -> Result<Written, CalibrationError> {
     let summary = summarise_parameters(problem, &state.population.particles);
     let medians: Vec<f64> = summary.iter().map(|s| s.p50).collect();
     let calibrated = problem
@@ -275,7 +317,16 @@ pub fn write_outputs(
         stage.write(name, &bytes).map_err(io)?;
     }
 
-    let predictive_seconds = write_predictive(problem, state, &calibrated, &mut stage, threads)?;
+    let (predictive_seconds, holdout) =
+        write_predictive(problem, state, &calibrated, &mut stage, threads)?;
+    if problem.config.holdout.is_some() {
+        stage
+            .write("holdout.csv", &holdout::holdout_csv(&holdout))
+            .map_err(io)?;
+        stage
+            .write("holdout_forecasts.csv", &holdout::forecasts_csv(&holdout))
+            .map_err(io)?;
+    }
 
     let a = &problem.config.algorithm;
     let manifest = CalibrationManifest {
@@ -288,10 +339,11 @@ pub fn write_outputs(
         particles: a.particles,
         batch: a.batch,
         parameters: problem
-            .config
-            .parameters
+            .space
+            .names()
             .iter()
-            .map(|p| format!("{} ~ {}", p.path, p.prior.describe()))
+            .zip(problem.space.describe())
+            .map(|(name, prior)| format!("{name} ~ {prior}"))
             .collect(),
         targets: problem
             .targets
@@ -326,7 +378,10 @@ pub fn write_outputs(
     stage.write(MANIFEST, text.as_bytes()).map_err(io)?;
     stage.commit().map_err(io)?;
     let _ = std::fs::remove_dir_all(super::resume_dir(target));
-    Ok(predictive_seconds)
+    Ok(Written {
+        predictive_seconds,
+        holdout,
+    })
 }
 
 fn round3(x: f64) -> f64 {
@@ -338,18 +393,19 @@ type Draw = (usize, u64, Vec<Row>, RunStats);
 
 /// The posterior-predictive run, as `predictive/` of `stage`: draw `i` picks a particle by
 /// weight and simulates it with a seed from its own stream; the folder reads like any
-/// `diaspora run` output.
+/// `diaspora run` output. Returns its wall-clock seconds and the targets' out-of-sample
+/// scores.
 fn write_predictive(
     problem: &Problem,
     state: &Checkpoint,
     calibrated: &crate::scenario::Scenario,
     stage: &mut Staging<'_>,
     threads: usize,
-) -> Result<f64, CalibrationError> {
+) -> Result<(f64, Vec<Score>), CalibrationError> {
     let a = &problem.config.algorithm;
     let draws = a.predictive_draws;
     if draws == 0 {
-        return Ok(0.0);
+        return Ok((0.0, Vec::new()));
     }
     let start = std::time::Instant::now();
     let particles = &state.population.particles;
@@ -386,6 +442,17 @@ fn write_predictive(
     let seconds = start.elapsed().as_secs_f64();
 
     let layout = &plan.layout;
+    let holdout: Vec<Score> = problem
+        .targets
+        .iter()
+        .filter_map(|t| {
+            let by_draw: Vec<Vec<f64>> = results
+                .iter()
+                .map(|r| held_out_values(layout, t, &r.2))
+                .collect();
+            holdout::score(t, &by_draw)
+        })
+        .collect();
     let reps: Vec<(u32, &[Row])> = results
         .iter()
         .enumerate()
@@ -393,8 +460,8 @@ fn write_predictive(
         .collect();
     let rows: Vec<&[Row]> = results.iter().map(|r| r.2.as_slice()).collect();
     let mut draws_csv = String::from("replicate,particle,seed");
-    for p in &problem.config.parameters {
-        let _ = write!(draws_csv, ",{}", p.path);
+    for name in problem.space.names() {
+        let _ = write!(draws_csv, ",{name}");
     }
     draws_csv.push('\n');
     for (i, (j, seed, _, _)) in results.iter().enumerate() {
@@ -453,5 +520,28 @@ fn write_predictive(
         manifest,
     )
     .map_err(io)?;
-    Ok(seconds)
+    Ok((seconds, holdout))
+}
+
+/// A draw's simulated values of `target` in its held-out years (0 where a year has no row).
+fn held_out_values(
+    layout: &crate::observe::Layout,
+    target: &super::problem::Target,
+    rows: &[Row],
+) -> Vec<f64> {
+    let spec = &target.spec;
+    let mine: BTreeMap<i32, f64> = rows
+        .iter()
+        .filter(|r| {
+            layout.series[usize::from(r.series)] == spec.series
+                && layout.places[usize::from(r.place)] == spec.place
+                && r.sex.name() == spec.sex
+        })
+        .map(|r| (r.year, r.value))
+        .collect();
+    target
+        .held_out
+        .iter()
+        .map(|(y, _)| mine.get(y).copied().unwrap_or(0.0))
+        .collect()
 }

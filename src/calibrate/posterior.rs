@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use rand::Rng as _;
 
+use super::schedule::{Column, knots_override};
 use crate::engine::rng::{Purpose, from_key, mix_key};
 use crate::input::FileError;
 use crate::scenario::Override;
@@ -133,13 +134,45 @@ impl Posterior {
         self.weights.iter().rposition(|&w| w > 0.0).unwrap_or(0)
     }
 
-    /// The overrides that set particle `j`'s parameter values.
+    /// The overrides that set particle `j`'s parameter values: a constant's column sets its
+    /// path; the knot columns of a free schedule (`path@YEAR`) set its knots together; a step
+    /// standard deviation (`path@step_sd`) is not a scenario value.
     pub fn overrides(&self, j: usize) -> Vec<Override> {
-        self.parameters
-            .iter()
-            .zip(&self.values[j])
-            .map(|(p, &v)| Override::number(p, v))
-            .collect()
+        let mut out = Vec::new();
+        let mut knots: Vec<(&str, Vec<f64>, Vec<f64>)> = Vec::new();
+        for (name, &v) in self.parameters.iter().zip(&self.values[j]) {
+            match Column::parse(name) {
+                Column::Constant(path) => out.push(Override::number(path, v)),
+                Column::Knot(path, year) => match knots.iter_mut().find(|k| k.0 == path) {
+                    Some(k) => {
+                        k.1.push(f64::from(year));
+                        k.2.push(v);
+                    }
+                    None => knots.push((path, vec![f64::from(year)], vec![v])),
+                },
+                Column::StepSd(_) => {}
+            }
+        }
+        out.extend(
+            knots
+                .iter()
+                .map(|(path, years, values)| knots_override(path, years, values)),
+        );
+        out
+    }
+
+    /// The scenario key paths drawn from the posterior (a schedule's path once).
+    pub fn paths(&self) -> Vec<&str> {
+        let mut paths: Vec<&str> = Vec::new();
+        for name in &self.parameters {
+            let path = match Column::parse(name) {
+                Column::Constant(p) | Column::Knot(p, _) | Column::StepSd(p) => p,
+            };
+            if !paths.contains(&path) {
+                paths.push(path);
+            }
+        }
+        paths
     }
 }
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use super::config::{Config, TargetSpec};
 use super::smc::Simulator;
+use super::space::ParameterSpace;
 use crate::compare::metrics::Pair;
 use crate::engine::{Observer, Simulation, YearTally};
 use crate::observe::{Plan, Probe, Sex};
@@ -22,8 +23,10 @@ pub struct Target {
     pub spec: TargetSpec,
     /// Where its simulated value is read.
     pub probe: Probe,
-    /// Observed values by year, in year order.
+    /// Observed values by year, in year order: the years the distance compares.
     pub points: Vec<(i32, Point)>,
+    /// Observed values in the held-out years (empty without `holdout`).
+    pub held_out: Vec<(i32, Point)>,
 }
 
 /// The scenario, its free parameters and the targets.
@@ -32,6 +35,8 @@ pub struct Problem {
     pub config: Config,
     /// The scenario as read (overrides are applied per proposal).
     pub template: Template,
+    /// The free constants and schedules, with their joint prior.
+    pub space: ParameterSpace,
     /// The scenario without overrides.
     pub base: Scenario,
     /// The observation plan (the same for every parameter value).
@@ -58,25 +63,8 @@ impl Problem {
         let template = Template::read(&config.scenario)?;
         let base = template.instantiate(&[])?;
 
-        // Every prior's path must exist and accept the prior's bounds and midpoint.
-        for (i, p) in config.parameters.iter().enumerate() {
-            let (lo, hi) = p.prior.bounds();
-            for (key, v) in [("min", lo), ("max", hi), ("path", 0.5 * (lo + hi))] {
-                if let Err(e) = template.instantiate(&[Override::number(&p.path, v)]) {
-                    let at = if e.message.starts_with("unknown key")
-                        || e.message.contains("is an array")
-                    {
-                        "path"
-                    } else {
-                        key
-                    };
-                    return Err(config.error(
-                        &format!("prior.{i}.{at}"),
-                        format!("{}: {}", p.path, e.message),
-                    ));
-                }
-            }
-        }
+        check_constants(&config, &template)?;
+        let linear = check_schedules(&config, &template)?;
 
         let origin = match &config.origin {
             Some(o) => o.clone(),
@@ -146,22 +134,41 @@ impl Problem {
                 };
                 return Err(config.error(&at("place"), message));
             };
-            let points: Vec<(i32, Point)> = series
+            let in_run: Vec<(i32, Point)> = series
                 .iter()
                 .filter(|(y, _)| spec.years.as_ref().is_none_or(|r| r.contains(y)))
                 .filter(|(y, _)| (base.run.start_year..=base.run.end_year).contains(y))
                 .map(|(&y, &p)| (y, p))
                 .collect();
+            let (points, held_out) = match &config.holdout {
+                Some(h) => (
+                    in_run
+                        .iter()
+                        .filter(|p| p.0 < *h.start())
+                        .copied()
+                        .collect(),
+                    in_run
+                        .iter()
+                        .filter(|p| h.contains(&p.0))
+                        .copied()
+                        .collect(),
+                ),
+                None => (in_run, Vec::new()),
+            };
             if points.is_empty() {
                 let have: Vec<i32> = series.keys().copied().collect();
                 return Err(config.error(
                     &at("years"),
                     format!(
-                        "no observed year of `{}` at `{}` within the years asked for and the run ({}-{}); observed: {}-{}",
+                        "no observed year of `{}` at `{}` within the years asked for and the run ({}-{}){}; observed: {}-{}",
                         spec.series,
                         spec.place,
                         base.run.start_year,
                         base.run.end_year,
+                        config
+                            .holdout
+                            .as_ref()
+                            .map_or(String::new(), |h| format!(" before the holdout ({})", h.start())),
                         have.first().unwrap_or(&0),
                         have.last().unwrap_or(&0)
                     ),
@@ -171,6 +178,7 @@ impl Problem {
                 spec: spec.clone(),
                 probe,
                 points,
+                held_out,
             });
         }
         let first = targets
@@ -185,9 +193,16 @@ impl Problem {
             .map(|p| p.0)
             .max()
             .unwrap_or(0);
+        let space = ParameterSpace {
+            constants: config.parameters.clone(),
+            schedules: config.schedules.clone(),
+            linear,
+            last_fitted: last,
+        };
         Ok(Problem {
             config,
             template,
+            space,
             base,
             plan,
             targets,
@@ -198,12 +213,12 @@ impl Problem {
 
     /// Overrides that set the free parameters to `theta`.
     pub fn overrides(&self, theta: &[f64]) -> Vec<Override> {
-        self.config
-            .parameters
-            .iter()
-            .zip(theta)
-            .map(|(p, &v)| Override::number(&p.path, v))
-            .collect()
+        self.space.overrides(theta)
+    }
+
+    /// The last year any target compares.
+    pub fn last_fitted(&self) -> i32 {
+        self.years.1
     }
 
     /// The weighted distance of recorded values (`values[target][point]`) to the targets:
@@ -270,4 +285,74 @@ impl Simulator for Problem {
         sim.run(seed, 0, &mut rec).map_err(|e| e.to_string())?;
         Ok(self.distance_of(&rec.values))
     }
+}
+
+/// Every prior's path must exist and accept the prior's bounds and midpoint.
+fn check_constants(config: &Config, template: &Template) -> Result<(), ScenarioError> {
+    for (i, p) in config.parameters.iter().enumerate() {
+        let (lo, hi) = p.prior.bounds();
+        for (key, v) in [("min", lo), ("max", hi), ("path", 0.5 * (lo + hi))] {
+            if let Err(e) = template.instantiate(&[Override::number(&p.path, v)]) {
+                let at =
+                    if e.message.starts_with("unknown key") || e.message.contains("is an array") {
+                        "path"
+                    } else {
+                        key
+                    };
+                return Err(config.error(
+                    &format!("prior.{i}.{at}"),
+                    format!("{}: {}", p.path, e.message),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every free schedule's path must exist and accept the schedule at its bounds and middle;
+/// returns, per schedule, whether the scenario interpolates it linearly.
+fn check_schedules(config: &Config, template: &Template) -> Result<Vec<bool>, ScenarioError> {
+    let mut linear = Vec::new();
+    for (i, s) in config.schedules.iter().enumerate() {
+        let middle = s
+            .scale
+            .back(0.5 * (s.scale.forward(s.min) + s.scale.forward(s.max)));
+        for (key, v) in [("min", s.min), ("max", s.max), ("path", middle)] {
+            let o = s.override_for(&vec![v; s.years.len()], i32::MAX, true);
+            if let Err(e) = template.instantiate(&[o]) {
+                let at =
+                    if e.message.starts_with("unknown key") || e.message.contains("is an array") {
+                        "path"
+                    } else if e.path.ends_with("years") || e.message.contains("year") {
+                        "years"
+                    } else {
+                        key
+                    };
+                return Err(config.error(
+                    &format!("schedule.{i}.{at}"),
+                    format!("{}: {}", s.path, e.message),
+                ));
+            }
+        }
+        let step = lookup(&template.table, &s.path)
+            .and_then(|v| v.get("interpolation"))
+            .and_then(|v| v.as_str())
+            == Some("step");
+        linear.push(!step);
+    }
+    Ok(linear)
+}
+
+/// The value at a dotted key path of a resolved scenario document.
+fn lookup<'a>(table: &'a toml::Table, path: &str) -> Option<&'a toml::Value> {
+    let mut segments = path.split('.');
+    let mut current = table.get(segments.next()?)?;
+    for seg in segments {
+        current = match current {
+            toml::Value::Table(t) => t.get(seg)?,
+            toml::Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(current)
 }

@@ -21,7 +21,7 @@ use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::prior::Prior;
+use super::space::PriorModel;
 use crate::engine::rng::{from_key, mix_key};
 
 /// `f64` in JSON, where infinities (the tolerance of generation 0) are written as strings.
@@ -126,7 +126,7 @@ pub enum Interrupted {
     Budget,
     /// A simulation failed.
     Failed(String),
-    /// A prior could not be sampled.
+    /// The prior of this working coordinate could not be sampled.
     Prior(usize),
 }
 
@@ -202,7 +202,7 @@ fn sim_seed(rng: &mut crate::engine::rng::Rng) -> u64 {
 /// (infinite distance: a parameter combination outside the scenario's constraints) has zero
 /// prior density and is replaced by the next draw.
 pub fn generation_zero(
-    priors: &[Prior],
+    priors: &dyn PriorModel,
     simulator: &dyn Simulator,
     settings: &Settings,
     budget: Budget,
@@ -212,11 +212,8 @@ pub fn generation_zero(
     let n = settings.particles;
     let propose = |k: u64| {
         let mut rng = proposal_rng(settings.seed, 0, k);
-        let mut z = Vec::with_capacity(priors.len());
-        for (i, p) in priors.iter().enumerate() {
-            z.push(p.sample_z(&mut rng).ok_or(Interrupted::Prior(i))?);
-        }
-        let theta = priors.iter().zip(&z).map(|(p, &z)| p.from_z(z)).collect();
+        let z = priors.sample_z(&mut rng).map_err(Interrupted::Prior)?;
+        let theta = priors.values_of(&z);
         Ok(Some((z, theta, sim_seed(&mut rng))))
     };
     let draws = draw_until(
@@ -414,7 +411,7 @@ pub fn log_sum_exp(xs: impl Iterator<Item = f64> + Clone) -> f64 {
 pub fn next_generation(
     prev: &Population,
     epsilon: f64,
-    priors: &[Prior],
+    priors: &dyn PriorModel,
     simulator: &dyn Simulator,
     settings: &Settings,
     budget: Budget,
@@ -435,7 +432,7 @@ pub fn next_generation(
         .collect();
     let total = *cumulative.last().expect("a population has particles");
     let mut algorithm = t_alg.elapsed();
-    let d = priors.len();
+    let d = priors.dim();
 
     let propose = |k: u64| -> Proposed {
         let mut rng = proposal_rng(settings.seed, t, k);
@@ -449,14 +446,10 @@ pub fn next_generation(
             .zip(step.iter())
             .map(|(a, b)| a + b)
             .collect();
-        if priors
-            .iter()
-            .zip(&z)
-            .any(|(p, &z)| p.log_density(z) == f64::NEG_INFINITY)
-        {
+        if priors.log_density(&z) == f64::NEG_INFINITY {
             return Ok(None);
         }
-        let theta = priors.iter().zip(&z).map(|(p, &z)| p.from_z(z)).collect();
+        let theta = priors.values_of(&z);
         Ok(Some((z, theta, sim_seed(&mut rng))))
     };
 
@@ -474,7 +467,7 @@ pub fn next_generation(
     let log_w: Vec<f64> = accepted
         .par_iter()
         .map(|(z, _, _)| {
-            let log_prior: f64 = priors.iter().zip(z).map(|(p, &z)| p.log_density(z)).sum();
+            let log_prior = priors.log_density(z);
             let mixture = log_sum_exp(
                 prev.particles
                     .iter()
@@ -552,6 +545,7 @@ pub fn seconds(s: f64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::calibrate::prior::Prior;
 
     /// Distance = |θ − 0.3| + noise from the seed: the posterior concentrates around 0.3.
     struct Toy;
@@ -579,12 +573,20 @@ mod tests {
             .unwrap();
         pool.install(|| {
             let (mut pop, _) =
-                generation_zero(&priors, &Toy, &settings, budget, &mut |_| {}).unwrap();
+                generation_zero(&priors.to_vec(), &Toy, &settings, budget, &mut |_| {}).unwrap();
             for _ in 0..5 {
                 let eps = next_tolerance(&pop, 0.5);
-                pop = next_generation(&pop, eps, &priors, &Toy, &settings, budget, &mut |_| {})
-                    .unwrap()
-                    .0;
+                pop = next_generation(
+                    &pop,
+                    eps,
+                    &priors.to_vec(),
+                    &Toy,
+                    &settings,
+                    budget,
+                    &mut |_| {},
+                )
+                .unwrap()
+                .0;
             }
             pop
         })

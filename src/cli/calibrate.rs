@@ -9,7 +9,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use diaspora::calibrate::smc::{GenerationStats, Tally};
-use diaspora::calibrate::{self, CalibrationError, Config, Problem, Progress, output};
+use diaspora::calibrate::{self, CalibrationError, Config, Problem, Progress, holdout, output};
 
 use diaspora::output::{Target, folder};
 
@@ -154,9 +154,9 @@ pub fn calibrate(args: CalibrateArgs) -> Result<(), CliError> {
     let threads = pool.current_num_threads();
     let a = &problem.config.algorithm;
     eprintln!(
-        "calibrating {} ({} parameters, {} targets) with {} particles on {threads} thread(s); checkpoints in {}",
+        "calibrating {} ({} free coordinates, {} targets) with {} particles on {threads} thread(s); checkpoints in {}",
         problem.base.name,
-        problem.config.parameters.len(),
+        problem.space.names().len(),
         problem.targets.len(),
         a.particles,
         calibrate::resume_dir(&target).display()
@@ -192,7 +192,7 @@ pub fn calibrate(args: CalibrateArgs) -> Result<(), CliError> {
         state.population.generation,
         state.stopped.as_ref().map_or("?", |s| s.describe())
     );
-    let predictive = pool
+    let written = pool
         .install(|| output::write_outputs(&problem, state, &target, threads))
         .map_err(failure)?;
 
@@ -211,10 +211,15 @@ pub fn calibrate(args: CalibrateArgs) -> Result<(), CliError> {
         sim,
         100.0 * sim / (state.wall_seconds * threads as f64).max(1e-9),
         alg,
-        predictive
+        written.predictive_seconds
     );
+    let holdout_files = if problem.config.holdout.is_some() {
+        "holdout.csv, holdout_forecasts.csv, "
+    } else {
+        ""
+    };
     say!(
-        "wrote {}/{{posterior.csv, history.csv, posterior_summary.csv, priors.csv, calibrated.toml, calibration.toml, checkpoint.json, predictive/}}",
+        "wrote {}/{{posterior.csv, history.csv, posterior_summary.csv, priors.csv, calibrated.toml, calibration.toml, checkpoint.json, {holdout_files}predictive/}}",
         dir.display()
     );
     say!("");
@@ -238,7 +243,65 @@ pub fn calibrate(args: CalibrateArgs) -> Result<(), CliError> {
             s.prior_p95
         );
     }
+    if let Some(h) = &problem.config.holdout {
+        print_holdout(h, &written.holdout);
+    }
     Ok(())
+}
+
+/// The out-of-sample table: each target's log1p RMSE for the model and the naive forecasts,
+/// the skill against persistence and the predictive bands' coverage.
+fn print_holdout(years: &std::ops::RangeInclusive<i32>, scores: &[holdout::Score]) {
+    say!("");
+    say!(
+        "held out {}–{} (fitted up to {}): log1p RMSE of the posterior-predictive median and of naive forecasts",
+        years.start(),
+        years.end(),
+        years.start() - 1
+    );
+    say!(
+        "  {:<28} {:<5} {:<6} {:>3} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7}",
+        "series",
+        "place",
+        "sex",
+        "n",
+        "model",
+        "persist",
+        "drift",
+        "skill_p",
+        "skill_d",
+        "cover50",
+        "cover90"
+    );
+    let opt = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:+.2}"));
+    for s in scores {
+        say!(
+            "  {:<28} {:<5} {:<6} {:>3} {:>8.3} {:>8.3} {:>8.3} {:>8} {:>8} {:>7.2} {:>7.2}",
+            s.series,
+            s.place,
+            s.sex,
+            s.forecasts.len(),
+            s.rmse[0],
+            s.rmse[1],
+            s.rmse[2],
+            opt(s.skill_vs_persistence()),
+            opt(s.skill_vs_drift()),
+            s.coverage[0],
+            s.coverage[1]
+        );
+    }
+    if scores.is_empty() {
+        say!("  (no target has an observation in the held-out years)");
+        return;
+    }
+    let mean = |i: usize| scores.iter().map(|s| s.rmse[i]).sum::<f64>() / scores.len() as f64;
+    say!(
+        "  mean over {} target(s): model {:.3}, persistence {:.3}, drift {:.3}",
+        scores.len(),
+        mean(0),
+        mean(1),
+        mean(2)
+    );
 }
 
 fn failure(e: CalibrationError) -> CliError {

@@ -257,7 +257,7 @@ fn draws(
     }
     for s in sets {
         let path = s.split_once('=').map_or(s.as_str(), |p| p.0).trim();
-        if posterior.parameters.iter().any(|p| p == path) {
+        if posterior.paths().contains(&path) {
             return Err(CliError::Input(format!(
                 "--set {s}: `{path}` is drawn from {}: remove the --set, or run without --posterior",
                 posterior.file.display()

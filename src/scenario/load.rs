@@ -256,13 +256,24 @@ fn apply(table: &mut Table, o: &Override) -> Result<(), ScenarioError> {
 }
 
 /// The value an override writes: a number set on a parameter with drivers replaces its value
-/// or knots and keeps the drivers; anything else replaces the old value whole.
+/// or knots and keeps the drivers; knots (`{ years, values }`) set on a parameter written as a
+/// table keep its drivers and interpolation unless they name their own; anything else
+/// replaces the old value whole.
 fn replacement(old: &Value, new: &Value) -> Value {
     match (old, new) {
         (Value::Table(t), Value::Integer(_) | Value::Float(_)) if t.contains_key("drivers") => {
             let mut kept = Table::new();
             kept.insert("value".into(), new.clone());
             kept.insert("drivers".into(), t["drivers"].clone());
+            Value::Table(kept)
+        }
+        (Value::Table(t), Value::Table(knots)) if knots.contains_key("years") => {
+            let mut kept = knots.clone();
+            for key in ["drivers", "interpolation"] {
+                if let (Some(v), false) = (t.get(key), knots.contains_key(key)) {
+                    kept.insert(key.into(), v.clone());
+                }
+            }
             Value::Table(kept)
         }
         _ => new.clone(),

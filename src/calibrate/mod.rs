@@ -7,6 +7,7 @@
 //! * `problem` — the scenario and the data: checks every name, and turns one simulation into a
 //!   distance;
 //! * `holdout` — out-of-sample scores of the posterior predictive against naive forecasts;
+//! * `sbc` — simulation-based calibration: ranks of prior-drawn truths in their posteriors;
 //! * `smc` — the sampler: one generation at a time, no I/O, thread-count independent;
 //! * `checkpoint` — the state after every generation, sealed, and checked before resuming;
 //! * `output` — `posterior.csv`, `history.csv`, `posterior_summary.csv`, the calibrated
@@ -25,6 +26,7 @@ pub mod output;
 pub mod posterior;
 pub mod prior;
 pub mod problem;
+pub mod sbc;
 pub mod schedule;
 pub mod smc;
 pub mod space;
@@ -168,16 +170,33 @@ pub fn calibrate(
     progress: &mut dyn Progress,
 ) -> Result<Outcome, CalibrationError> {
     let session = Instant::now();
-    let a = &problem.config.algorithm;
-    let priors = &problem.space;
-    let settings = problem.settings();
-    let fingerprint = problem.fingerprint();
     let dir = resume_dir(target);
     let resumed = if resume {
         Some(resume_from(target, problem)?)
     } else {
         None
     };
+    let state = run(problem, resumed, progress, &mut |s| {
+        checkpoint::write(&dir, s)
+    })?;
+    Ok(Outcome {
+        state,
+        session_seconds: session.elapsed().as_secs_f64(),
+    })
+}
+
+/// ABC-SMC from the prior, or from `resumed`, until a stopping rule holds; `after` sees the
+/// state after every generation (and once more at the end).
+pub fn run(
+    problem: &Problem,
+    resumed: Option<Checkpoint>,
+    progress: &mut dyn Progress,
+    after: &mut dyn FnMut(&Checkpoint) -> Result<(), CalibrationError>,
+) -> Result<Checkpoint, CalibrationError> {
+    let session = Instant::now();
+    let a = &problem.config.algorithm;
+    let priors = &problem.space;
+    let settings = problem.settings();
     let earlier = resumed.as_ref().map_or(0.0, |s| s.wall_seconds);
     let deadline = a.max_seconds.map(|s| session + smc::seconds(s - earlier));
     let budget = |used: u64| Budget {
@@ -215,7 +234,7 @@ pub fn calibrate(
             let simulations = stats.simulations;
             let s = Checkpoint {
                 version: checkpoint::VERSION,
-                fingerprint: fingerprint.clone(),
+                fingerprint: problem.fingerprint(),
                 seed: settings.seed,
                 population,
                 history: vec![stats],
@@ -224,7 +243,7 @@ pub fn calibrate(
                 stopped: None,
                 checksum: String::new(),
             };
-            checkpoint::write(&dir, &s)?;
+            after(&s)?;
             s
         }
     };
@@ -270,14 +289,11 @@ pub fn calibrate(
             }
         }
         state.wall_seconds = earlier + session.elapsed().as_secs_f64();
-        checkpoint::write(&dir, &state)?;
+        after(&state)?;
     }
     state.wall_seconds = earlier + session.elapsed().as_secs_f64();
-    checkpoint::write(&dir, &state)?;
-    Ok(Outcome {
-        state,
-        session_seconds: session.elapsed().as_secs_f64(),
-    })
+    after(&state)?;
+    Ok(state)
 }
 
 /// The default output folder of a calibration: `output/<name>/`.

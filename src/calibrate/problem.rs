@@ -30,6 +30,7 @@ pub struct Target {
 }
 
 /// The scenario, its free parameters and the targets.
+#[derive(Clone)]
 pub struct Problem {
     /// The calibration file.
     pub config: Config,
@@ -270,12 +271,16 @@ impl Observer for TargetRecorder<'_> {
     }
 }
 
-impl Simulator for Problem {
-    /// A parameter combination the scenario refuses (e.g. recognition + complementary above 1)
-    /// has zero prior density: its distance is infinite and it is never accepted.
-    fn distance(&self, theta: &[f64], seed: u64) -> Result<f64, String> {
+impl Problem {
+    /// The targets' simulated values at parameters `theta` with `seed` (`values[target][point]`,
+    /// the years of `points`); `Ok(None)` when the scenario refuses the parameters.
+    pub fn simulate_targets(
+        &self,
+        theta: &[f64],
+        seed: u64,
+    ) -> Result<Option<Vec<Vec<f64>>>, String> {
         let Ok(scenario) = self.template.instantiate(&self.overrides(theta)) else {
-            return Ok(f64::INFINITY);
+            return Ok(None);
         };
         let sim = Simulation::new(&scenario.model);
         let mut rec = TargetRecorder {
@@ -283,7 +288,33 @@ impl Simulator for Problem {
             values: vec![Vec::new(); self.targets.len()],
         };
         sim.run(seed, 0, &mut rec).map_err(|e| e.to_string())?;
-        Ok(self.distance_of(&rec.values))
+        Ok(Some(rec.values))
+    }
+
+    /// The same problem with the targets' observations replaced by `values[target][point]`
+    /// (unmasked; e.g. data the model made) and the sampler seeded with `seed`.
+    pub fn with_data(&self, values: &[Vec<f64>], seed: u64) -> Problem {
+        let mut p = self.clone();
+        for (t, v) in p.targets.iter_mut().zip(values) {
+            for (point, &x) in t.points.iter_mut().zip(v) {
+                point.1 = Point {
+                    value: x,
+                    masked_cells: 0,
+                };
+            }
+        }
+        p.config.algorithm.seed = seed;
+        p
+    }
+}
+
+impl Simulator for Problem {
+    /// A parameter combination the scenario refuses (e.g. recognition + complementary above 1)
+    /// has zero prior density: its distance is infinite and it is never accepted.
+    fn distance(&self, theta: &[f64], seed: u64) -> Result<f64, String> {
+        Ok(self
+            .simulate_targets(theta, seed)?
+            .map_or(f64::INFINITY, |v| self.distance_of(&v)))
     }
 }
 

@@ -105,7 +105,7 @@ const MAX_TRIES: usize = 100_000;
 
 /// Standard normal distribution function.
 fn big_phi(x: f64) -> f64 {
-    0.5 * libm::erfc(-x / std::f64::consts::SQRT_2)
+    0.5 * statrs::function::erf::erfc(-x / std::f64::consts::SQRT_2)
 }
 
 impl FreeSchedule {

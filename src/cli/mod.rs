@@ -17,6 +17,7 @@ mod keys;
 mod manual;
 mod plot;
 mod run;
+mod sbc;
 mod schema;
 mod sensitivity;
 mod sweep;
@@ -52,6 +53,8 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Calibrate free parameters against observed series by ABC-SMC.
     Calibrate(calibrate::CalibrateArgs),
+    /// Simulation-based calibration: is a calibration's stated uncertainty honest?
+    Sbc(sbc::SbcArgs),
     /// List a scenario's --set paths with their resolved values and what they mean.
     Keys(keys::KeysArgs),
     /// Print the JSON Schema of a scenario, calibration or sweep design file (for editors).
@@ -142,6 +145,7 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Plot(a) => plot::plot(a),
         Command::Sweep(a) => sweep::sweep(a),
         Command::Calibrate(a) => calibrate::calibrate(a),
+        Command::Sbc(a) => sbc::sbc(a),
         Command::Keys(a) => keys::list(a),
         Command::Schema(a) => schema::print(a),
         Command::Completions(a) => manual::completions(a),

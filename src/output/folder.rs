@@ -96,6 +96,12 @@ pub const CALIBRATION: Kind = Kind {
     markers: &[("calibration.toml", "particles"), ("checkpoint.json", "")],
 };
 
+/// The output folder of `diaspora sbc`.
+pub const SBC: Kind = Kind {
+    what: "a simulation-based calibration folder",
+    markers: &[("sbc.toml", "replications")],
+};
+
 /// The output folder of `diaspora contrast`.
 pub const CONTRAST: Kind = Kind {
     what: "a contrast folder",

@@ -727,6 +727,33 @@ fn hand_set_values_are_counted_on_the_paths_into_each_series() {
 }
 
 #[test]
+fn values_a_calibration_estimates_are_counted_apart_from_hand_set_ones() {
+    // As above; the calibration frees the push's schedule (4 knots: 3 after the first), the
+    // crackdown's arrest multiplier and the host's recognition.
+    let s = common::load(
+        "tests/fixtures/minimal.toml",
+        &["exit.push={ years = [2000, 2003, 2006], values = [1, 2, 1] }"],
+    );
+    let free = diaspora::scenario::freedom::Freed {
+        constants: vec![
+            "events.crackdown.multiply.transit.TRN.arrest".into(),
+            "hosts.HST.recognition".into(),
+        ],
+        schedules: vec![("exit.push".into(), 4)],
+    };
+    let counts = diaspora::scenario::freedom::count_with(&s, &free);
+    let of = |name: &str| counts.iter().find(|c| c.series == name).unwrap();
+    let arrivals = of("arrivals");
+    // Hand-set: only the crackdown's push multiplier is left.
+    assert_eq!((arrivals.knots, arrivals.multipliers), (0, 1));
+    // Estimated: 3 knots after the first; the arrest multiplier acts on arrivals, the host's
+    // recognition does not.
+    assert_eq!((arrivals.free_knots, arrivals.free_constants), (3, 1));
+    let refugees = of("refugees");
+    assert_eq!((refugees.free_knots, refugees.free_constants), (3, 2));
+}
+
+#[test]
 fn the_baseline_has_at_most_twelve_hand_set_values_on_mou_arrivals() {
     let s = common::load("scenarios/baseline.toml", &[]);
     let counts = diaspora::scenario::freedom::count(&s);

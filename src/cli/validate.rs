@@ -2,6 +2,7 @@
 
 use clap::Args;
 
+use diaspora::calibrate::Config;
 use diaspora::engine::PlaceKind;
 use diaspora::observed;
 use diaspora::scenario::{Scenario, freedom};
@@ -12,11 +13,29 @@ use super::{CliError, ScenarioArgs};
 pub struct ValidateArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
+    /// A calibration file of this scenario: the degrees of freedom then count what it estimates
+    /// (free constants, free schedule knots) apart from the hand-set values.
+    #[arg(long, value_name = "CALIBRATION.toml")]
+    calibration: Option<std::path::PathBuf>,
 }
 
 pub fn validate(args: ValidateArgs) -> Result<(), CliError> {
     let overrides = args.scenario.overrides()?;
     let s = Scenario::load(&args.scenario.scenario, &overrides)?;
+    let free = match &args.calibration {
+        Some(file) => {
+            let c = Config::read(file)?;
+            freedom::Freed {
+                constants: c.parameters.iter().map(|p| p.path.clone()).collect(),
+                schedules: c
+                    .schedules
+                    .iter()
+                    .map(|x| (x.path.clone(), x.years.len()))
+                    .collect(),
+            }
+        }
+        None => freedom::Freed::default(),
+    };
     let m = &s.model;
     say!("{} — {}", s.name, s.description);
     say!("file       {} (hash {})", s.path.display(), &s.hash[..16]);
@@ -76,7 +95,7 @@ pub fn validate(args: ValidateArgs) -> Result<(), CliError> {
         .map(|x| x.name.as_str())
         .collect();
     say!("observes   {}", series.join(" "));
-    print_freedom(&s);
+    print_freedom(&s, &free, args.calibration.is_some());
     say!(
         "free parameters: {} numeric values settable with --set",
         s.numeric_values().len()
@@ -87,7 +106,7 @@ pub fn validate(args: ValidateArgs) -> Result<(), CliError> {
 
 /// One line per declared series: the hand-set time-specific values acting on it against the
 /// observed points it has (README, "Degrees of freedom").
-fn print_freedom(s: &Scenario) {
+fn print_freedom(s: &Scenario, free: &freedom::Freed, calibrated: bool) {
     let origin = {
         let id = &s.raw.exit.origin;
         s.raw.places[id].iso3.clone().unwrap_or_else(|| id.clone())
@@ -98,7 +117,7 @@ fn print_freedom(s: &Scenario) {
     say!(
         "degrees of freedom (hand-set time-specific values acting on each series: knots after the first, event multipliers, part-time routes):"
     );
-    for f in freedom::count(s) {
+    for f in freedom::count_with(s, free) {
         let spec = s
             .observation
             .series
@@ -121,8 +140,16 @@ fn print_freedom(s: &Scenario) {
             Some(n) => format!("{n} observed points"),
             None => "no observed data named".to_string(),
         };
+        let estimated = if calibrated {
+            format!(
+                "; estimated: {} free schedule knots after the first, {} free constants",
+                f.free_knots, f.free_constants
+            )
+        } else {
+            String::new()
+        };
         say!(
-            "  {:<32} {:>3} hand-set ({} knots, {} event multipliers, {} route windows) vs {against}",
+            "  {:<32} {:>3} hand-set ({} knots, {} event multipliers, {} route windows){estimated} vs {against}",
             f.series,
             f.total(),
             f.knots,

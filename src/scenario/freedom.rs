@@ -39,6 +39,11 @@ pub struct SeriesFreedom {
     pub windows: usize,
     /// The parameters with at least one such value, with their count.
     pub by_parameter: Vec<(String, usize)>,
+    /// Knots after the first of the calibration's free schedules acting on the series
+    /// (estimated, not hand-set).
+    pub free_knots: usize,
+    /// The calibration's free constants acting on the series.
+    pub free_constants: usize,
 }
 
 impl SeriesFreedom {
@@ -48,16 +53,31 @@ impl SeriesFreedom {
     }
 }
 
+/// What a calibration estimates: key paths of free constants, and free schedules with their
+/// number of knots. A hand-set value at a freed path is estimated, not hand-set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Freed {
+    /// Free constants.
+    pub constants: Vec<String>,
+    /// Free schedules: path and number of knots.
+    pub schedules: Vec<(String, usize)>,
+}
+
 /// Per declared series, the hand-set time-specific values acting on it.
 pub fn count(s: &Scenario) -> Vec<SeriesFreedom> {
+    count_with(s, &Freed::default())
+}
+
+/// As [`count`], with the values a calibration estimates counted apart.
+pub fn count_with(s: &Scenario, free: &Freed) -> Vec<SeriesFreedom> {
     s.observation
         .series
         .iter()
-        .map(|spec| series_freedom(s, spec))
+        .map(|spec| series_freedom(s, spec, free))
         .collect()
 }
 
-fn series_freedom(s: &Scenario, spec: &SeriesSpec) -> SeriesFreedom {
+fn series_freedom(s: &Scenario, spec: &SeriesSpec, free: &Freed) -> SeriesFreedom {
     let m = &s.model;
     let targets: BTreeSet<PlaceId> = spec.places.iter().copied().collect();
     let upstream = upstream_of(m, &targets);
@@ -109,11 +129,14 @@ fn series_freedom(s: &Scenario, spec: &SeriesSpec) -> SeriesFreedom {
         }
     };
 
+    let freed = |path: &str| {
+        free.constants.iter().any(|c| c == path) || free.schedules.iter().any(|(p, _)| p == path)
+    };
     let mut by_parameter: Vec<(String, usize)> = Vec::new();
     let mut knots = 0;
     for_each_param(&s.raw, &mut |path, p, _| {
         let k = p.time_specific_values();
-        if k > 0 && acts(&path) {
+        if k > 0 && acts(&path) && !freed(&path) {
             knots += k;
             by_parameter.push((path, k));
         }
@@ -123,9 +146,10 @@ fn series_freedom(s: &Scenario, spec: &SeriesSpec) -> SeriesFreedom {
         let mut leaves = Vec::new();
         multiplied(&event.multiply, String::new(), &mut leaves);
         for target in leaves {
-            if acts(&target) {
+            let path = format!("events.{name}.multiply.{target}");
+            if acts(&target) && !freed(&path) {
                 multipliers += 1;
-                by_parameter.push((format!("events.{name}.multiply.{target}"), 1));
+                by_parameter.push((path, 1));
             }
         }
     }
@@ -141,12 +165,24 @@ fn series_freedom(s: &Scenario, spec: &SeriesSpec) -> SeriesFreedom {
         }
     }
     by_parameter.sort();
+    // An event multiplier acts where the parameter it multiplies acts.
+    let acts_freed = |path: &str| match path.split_once(".multiply.") {
+        Some((event, target)) if event.starts_with("events.") => acts(target),
+        _ => acts(path),
+    };
     SeriesFreedom {
         series: spec.name.clone(),
         knots,
         multipliers,
         windows,
         by_parameter,
+        free_knots: free
+            .schedules
+            .iter()
+            .filter(|(p, _)| acts_freed(p))
+            .map(|(_, k)| k.saturating_sub(1))
+            .sum(),
+        free_constants: free.constants.iter().filter(|p| acts_freed(p)).count(),
     }
 }
 

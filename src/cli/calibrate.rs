@@ -149,6 +149,9 @@ pub fn calibrate(args: CalibrateArgs) -> Result<(), CliError> {
         .clone()
         .unwrap_or_else(|| calibrate::default_dir(&config));
     let problem = Problem::new(config)?;
+    for d in &problem.dropped {
+        eprintln!("{}", super::compare::quirks_line(d));
+    }
     let target = Target::claim(&dir, &folder::CALIBRATION)?;
     let pool = pool(args.threads)?;
     let threads = pool.current_num_threads();

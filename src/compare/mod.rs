@@ -1,6 +1,7 @@
 //! Simulated against observed: pairing each simulated series with its observed twin (same
-//! series name, place, sex and year), fit metrics per series and place, and the one-number
-//! distance that calibration minimises.
+//! series name, place, sex and year), fit metrics per series and place, the one-number
+//! distance that calibration minimises, on every year or a year range ([`score`]), and the
+//! untargeted checks ([`checks`]) and calibration targets ([`targets`]) that `fit.csv` reports.
 //!
 //! The distance is the mean, over (series, place) units with an observed twin (sex `total`),
 //! of the root mean squared difference of `ln(1 + x)` between simulated and observed values,

@@ -149,9 +149,6 @@ pub fn calibrate(args: CalibrateArgs) -> Result<(), CliError> {
         .clone()
         .unwrap_or_else(|| calibrate::default_dir(&config));
     let problem = Problem::new(config)?;
-    for d in &problem.dropped {
-        eprintln!("{}", super::compare::quirks_line(d));
-    }
     let target = Target::claim(&dir, &folder::CALIBRATION)?;
     let pool = pool(args.threads)?;
     let threads = pool.current_num_threads();
@@ -164,6 +161,9 @@ pub fn calibrate(args: CalibrateArgs) -> Result<(), CliError> {
         a.particles,
         calibrate::resume_dir(&target).display()
     );
+    for d in &problem.dropped {
+        eprintln!("{}", super::compare::quirks_line(d));
+    }
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(u64::from(a.max_generations) + 1);
         bar.set_style(

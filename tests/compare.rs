@@ -341,33 +341,6 @@ fn compare_and_plot_work_straight_after_run() {
     }
 }
 
-/// The (ordered) rows of a `fit.csv`, each a map column → cell.
-fn fit_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    r.records()
-        .map(|rec| {
-            header
-                .iter()
-                .cloned()
-                .zip(rec.unwrap().iter().map(String::from))
-                .collect()
-        })
-        .collect()
-}
-
-/// The row of `fit.csv` for `series`, `place`, `sex`.
-fn row<'a>(
-    rows: &'a [BTreeMap<String, String>],
-    series: &str,
-    place: &str,
-    sex: &str,
-) -> &'a BTreeMap<String, String> {
-    rows.iter()
-        .find(|r| r["series"] == series && r["place"] == place && r["sex"] == sex)
-        .unwrap_or_else(|| panic!("no row {series} {place} {sex} in {rows:?}"))
-}
-
 fn stdout_of(out: &assert_cmd::assert::Assert) -> String {
     String::from_utf8(out.get_output().stdout.clone()).unwrap()
 }
@@ -499,7 +472,7 @@ fn untargeted_checks_match_hand_computed_values() {
         .assert()
         .success();
     let stdout = stdout_of(&out);
-    let rows = fit_rows(&run.join("fit.csv"));
+    let rows = common::fit_rows(&run.join("fit.csv"));
     let ln = f64::ln;
     // Series rows first, then the checks: intervals, host counts, female shares.
     let kinds: Vec<&str> = rows.iter().map(|r| r["kind"].as_str()).collect();
@@ -517,7 +490,7 @@ fn untargeted_checks_match_hand_computed_values() {
     // 210; 2002 [65, 75, 85] -> [66, 84], 75; 2003 [20, 30, 40] -> [21, 39], 30.
     // Estimates: E1 [140, 200] matched; E2 [500, 900] missed, band below; E3 (c.2002) the
     // point 50, missed, band above; E4 [10, ∞) matched. E5-E8 are not compared.
-    let h = row(&rows, "hidden_in_transit", "CHN", "total");
+    let h = common::fit_row(&rows, "hidden_in_transit", "CHN", "total");
     assert_eq!(
         (
             &*h["measure"],
@@ -560,7 +533,7 @@ fn untargeted_checks_match_hand_computed_values() {
     // Simulated hosts_with_any [2,2,2] [1,2,3] [2,2,2] [2,2,2]: bands [2,2] [1.1,2.9] [2,2]
     // [2,2], medians 2; hosts_with_over_25 [1,1,1] [0,0,1] [1,1,1] [1,1,1]: medians 1,0,1,1.
     // any, modelled hosts (GBR, CAN): 2, 1, 2, 2 -> 2001 misses the band by ln 2.1 - ln 2.
-    let any = row(&rows, "hosts_with_any", "MODELLED", "total");
+    let any = common::fit_row(&rows, "hosts_with_any", "MODELLED", "total");
     close(&any["log1p_rmse"], (ln(3.0) - ln(2.0)) / 2.0);
     close(&any["coverage_90"], 0.75);
     close(&any["log_gap"], ln(2.1) - ln(2.0));
@@ -568,19 +541,19 @@ fn untargeted_checks_match_hand_computed_values() {
     close(&any["mae"], 0.25);
     close(&any["mase"], 0.25 / (2.0 / 3.0));
     // any, every country: 3, 2, 2, 2 -> 2000 misses [2, 2] by ln 4 - ln 3.
-    let any_all = row(&rows, "hosts_with_any", "ALL", "total");
+    let any_all = common::fit_row(&rows, "hosts_with_any", "ALL", "total");
     close(&any_all["log1p_rmse"], (ln(4.0) - ln(3.0)) / 2.0);
     close(&any_all["coverage_90"], 0.75);
     close(&any_all["bias"], -1.0);
     // over 25, modelled: 1, 0, [1, 2] (GBR is 25-29), 1: the simulated 1, 0, 1, 1 fit.
-    let over = row(&rows, "hosts_with_over_25", "MODELLED", "total");
+    let over = common::fit_row(&rows, "hosts_with_over_25", "MODELLED", "total");
     assert_eq!(over["masked_years"], "1");
     close(&over["log1p_rmse"], 0.0);
     close(&over["coverage_90"], 1.0);
     close(&over["bias"], -1.0);
     assert_eq!(over["log_gap"], "");
     // over 25, every country: 2, 0, [1, 2], 1.
-    let over_all = row(&rows, "hosts_with_over_25", "ALL", "total");
+    let over_all = common::fit_row(&rows, "hosts_with_over_25", "ALL", "total");
     close(&over_all["log1p_rmse"], (ln(3.0) - ln(2.0)) / 2.0);
     close(&over_all["bias"], -2.0);
 
@@ -588,7 +561,7 @@ fn untargeted_checks_match_hand_computed_values() {
     // row). Simulated shares replicate by replicate: 2000 [.7, .8, .9] -> .8 [.71, .89];
     // 2001 [.6, .5, .8] -> .6 [.51, .78] (the ratio of medians, 50/100, would say .5);
     // 2003 [.5, .6, .7] -> .6 [.51, .69].
-    let share = row(&rows, "mou_arrivals_female_share", "KOR", "female");
+    let share = common::fit_row(&rows, "mou_arrivals_female_share", "KOR", "female");
     assert_eq!(
         (&*share["kind"], &*share["measure"], &*share["years"]),
         ("share", "flow", "3")
@@ -606,8 +579,14 @@ fn untargeted_checks_match_hand_computed_values() {
     );
 
     // The declared quirk: CAN refugees 2003 (a published 0) is not compared, and compare says so.
-    assert_eq!(row(&rows, "unhcr_refugees", "CAN", "total")["years"], "3");
-    assert_eq!(row(&rows, "unhcr_refugees", "GBR", "total")["years"], "4");
+    assert_eq!(
+        common::fit_row(&rows, "unhcr_refugees", "CAN", "total")["years"],
+        "3"
+    );
+    assert_eq!(
+        common::fit_row(&rows, "unhcr_refugees", "GBR", "total")["years"],
+        "4"
+    );
     assert!(
         stdout.contains(&format!(
             "\nquirks: 1 values read as not reported ({CHECKS_OBSERVED}/quirks.toml)\n"
@@ -636,11 +615,14 @@ fn untargeted_checks_match_hand_computed_values() {
         .args(["--observed", CHECKS_OBSERVED, "--years", "2001:2002"])
         .assert()
         .success();
-    let rows = fit_rows(&run.join("fit.csv"));
-    let h = row(&rows, "hidden_in_transit", "CHN", "total");
+    let rows = common::fit_rows(&run.join("fit.csv"));
+    let h = common::fit_row(&rows, "hidden_in_transit", "CHN", "total");
     assert_eq!((&*h["years"], &*h["coverage_90"]), ("2", "0"));
     close(&h["log_gap"], (gap2 + gap3) / 2.0);
-    assert_eq!(row(&rows, "hosts_with_any", "ALL", "total")["years"], "2");
+    assert_eq!(
+        common::fit_row(&rows, "hosts_with_any", "ALL", "total")["years"],
+        "2"
+    );
 }
 
 #[test]
@@ -654,10 +636,10 @@ fn targeted_marks_the_rows_the_calibration_fitted() {
             .args(extra)
             .assert()
             .success();
-        fit_rows(&run.join("fit.csv"))
+        common::fit_rows(&run.join("fit.csv"))
     };
     let targeted = |rows: &[BTreeMap<String, String>], s: &str, p: &str, x: &str| {
-        row(rows, s, p, x)["targeted"].clone()
+        common::fit_row(rows, s, p, x)["targeted"].clone()
     };
     // The calibration targets MOU total (every year), MOU female in 2000-2001 and GBR refugees
     // in 2010-2020 (years this run does not compare).
@@ -698,7 +680,7 @@ fn targeted_marks_the_rows_the_calibration_fitted() {
         .args(["--observed", CHECKS_OBSERVED])
         .assert()
         .success();
-    let rows = fit_rows(&predictive.join("fit.csv"));
+    let rows = common::fit_rows(&predictive.join("fit.csv"));
     assert_eq!(targeted(&rows, "unhcr_refugees", "GBR", "total"), "true");
     assert_eq!(targeted(&rows, "mou_arrivals", "KOR", "total"), "false");
     assert!(
@@ -719,7 +701,7 @@ fn targeted_marks_the_rows_the_calibration_fitted() {
             .arg(&cal)
             .assert()
             .success();
-        fit_rows(&predictive.join("fit.csv"))
+        common::fit_rows(&predictive.join("fit.csv"))
     };
     assert_eq!(rows_named, rows);
     let e = one_line_error(&[
@@ -729,116 +711,4 @@ fn targeted_marks_the_rows_the_calibration_fitted() {
         "no/such/calibration.toml",
     ]);
     assert!(e.contains("no/such/calibration.toml: cannot read"), "{e}");
-}
-
-/// Declared quirks reach calibration too: a quirks file beside a tidy source drops its values
-/// from the calibration's targets, `calibrate` says so, and `compare` of the calibration's
-/// posterior-predictive run marks the rows of the calibration's targets (read from the
-/// `calibration.toml` that `calibrate` wrote).
-#[test]
-fn calibration_honours_quirks_and_its_predictive_run_knows_its_targets() {
-    use diaspora::calibrate::{Config, Problem};
-    let dir = tempfile::tempdir().unwrap();
-    diaspora()
-        .args([
-            "run",
-            "tests/fixtures/calibration/scenario.toml",
-            "--replicates",
-            "1",
-            "--seed",
-            "123",
-            "--out",
-        ])
-        .arg(dir.path().join("truth"))
-        .assert()
-        .success();
-    let scenario = common::path("tests/fixtures/calibration/scenario.toml");
-    let text = fs::read_to_string(common::path("tests/fixtures/calibration/recovery.toml"))
-        .unwrap()
-        .replace(
-            "scenario = \"scenario.toml\"",
-            &format!("scenario = {:?}", scenario.display().to_string()),
-        )
-        .replace("particles = 120", "particles = 16")
-        .replace("max_generations = 6", "max_generations = 1")
-        .replace("batch = 64", "batch = 16")
-        .replace("predictive_draws = 10", "predictive_draws = 4");
-    let file = dir.path().join("calibration.toml");
-    fs::write(&file, text).unwrap();
-    let arrivals = |p: &Problem| -> Vec<i32> {
-        let t = p
-            .targets
-            .iter()
-            .find(|t| t.spec.series == "arrivals")
-            .unwrap();
-        t.points.iter().map(|(y, _)| *y).collect()
-    };
-    let plain = Problem::new(Config::read(&file).unwrap()).unwrap();
-    assert_eq!(arrivals(&plain), (2000..=2009).collect::<Vec<_>>());
-    assert!(plain.dropped.is_empty());
-
-    let quirks = dir.path().join("truth/series.quirks.toml");
-    fs::write(
-        &quirks,
-        "[[quirk]]\nseries = \"arrivals\"\nplace = \"RES\"\nyears = [2003, 2004]\nreason = \"test\"\n",
-    )
-    .unwrap();
-    let problem = Problem::new(Config::read(&file).unwrap()).unwrap();
-    assert_eq!(
-        arrivals(&problem),
-        [2000, 2001, 2002, 2005, 2006, 2007, 2008, 2009]
-    );
-    assert_eq!(
-        problem.dropped,
-        [diaspora::observed::Dropped {
-            file: quirks.clone(),
-            values: 2
-        }]
-    );
-    // Only the declared unit loses points.
-    for (a, b) in plain.targets.iter().zip(&problem.targets).skip(1) {
-        assert_eq!(a.points, b.points, "{}", a.spec.series);
-    }
-
-    let out = dir.path().join("out");
-    let run = diaspora()
-        .arg("calibrate")
-        .arg(&file)
-        .arg("--out")
-        .arg(&out)
-        .args(["--threads", "2"])
-        .assert()
-        .success();
-    let stderr = String::from_utf8(run.get_output().stderr.clone()).unwrap();
-    assert!(
-        stderr.contains(&format!(
-            "quirks: 2 values read as not reported ({})",
-            quirks.display()
-        )),
-        "{stderr}"
-    );
-
-    let predictive = out.join("predictive");
-    diaspora()
-        .arg("compare")
-        .arg(&predictive)
-        .arg("--observed")
-        .arg(dir.path().join("truth/series.csv"))
-        .assert()
-        .success();
-    let rows = fit_rows(&predictive.join("fit.csv"));
-    let targeted = |s: &str, p: &str, x: &str| row(&rows, s, p, x)["targeted"].clone();
-    for (s, p) in [
-        ("arrivals", "RES"),
-        ("hidden_in_transit", "TRN"),
-        ("repatriations", "TRN"),
-        ("refugees", "HST"),
-        ("applications", "HST"),
-    ] {
-        assert_eq!(targeted(s, p, "total"), "true", "{s} {p}");
-    }
-    assert_eq!(targeted("arrivals", "RES", "female"), "false");
-    assert_eq!(targeted("exit_attempts", "ORG", "total"), "false");
-    assert_eq!(targeted("arrivals_female_share", "RES", "female"), "false");
-    assert_eq!(row(&rows, "arrivals", "RES", "total")["years"], "8");
 }

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::{Observed, ObservedError, SeriesKey};
-use crate::scenario::{Location, ScenarioError, SourceFile, Sources, deserialize};
+use crate::scenario::{ScenarioError, read_toml_file};
 
 /// `[[quirk]]` as written.
 #[derive(Clone, Debug, Deserialize)]
@@ -94,23 +94,7 @@ pub fn quirks_path(source: &Path) -> PathBuf {
 impl Quirks {
     /// Reads and checks a quirks file.
     pub fn read(path: &Path) -> Result<Quirks, ScenarioError> {
-        let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-            location: Location::FileOnly(name.clone()),
-            path: String::new(),
-            message: format!("cannot read quirks file: {e}"),
-        })?;
-        let source = SourceFile::new(name.clone(), text.clone())?;
-        let table: toml::Table = toml::from_str(&text).map_err(|e| ScenarioError {
-            location: Location::FileOnly(name),
-            path: String::new(),
-            message: format!("invalid TOML: {}", e.message()),
-        })?;
-        let sources = Sources {
-            files: vec![source],
-            sets: Vec::new(),
-        };
-        let raw: RawQuirks = deserialize(table, &sources)?;
+        let (raw, sources): (RawQuirks, _) = read_toml_file(path, "quirks file")?;
         let mut quirks = Vec::new();
         for (i, q) in raw.quirk.into_iter().enumerate() {
             let at = |k: &str| format!("quirk.{i}.{k}");

@@ -24,7 +24,7 @@ use std::ops::RangeInclusive;
 
 use super::metrics::Pair;
 use super::{Band, Kind, Replicates, UnitFit};
-use crate::observed::{Measure, Observed, SeriesKey};
+use crate::observed::{Estimate, Measure, Observed, SeriesKey};
 use crate::output::quantile;
 use crate::scenario::Scenario;
 
@@ -152,6 +152,16 @@ fn pair(year: i32, b: Band, obs: f64, obs_lower: f64) -> Pair {
     }
 }
 
+/// The simulated band of an estimate's series summed over the places in its country that
+/// have the series; `None` if there are none or the run lacks the year.
+fn estimate_band(reps: &Replicates, places: &Places, e: &Estimate) -> Option<Band> {
+    let ids: Vec<&str> = places
+        .in_country(&e.country)
+        .filter(|id| reps.contains_key(&key(&e.series, id, "total")))
+        .collect();
+    band(summed(reps, &e.series, &ids, e.year))
+}
+
 /// Each published estimate against the simulated series summed over the places in its
 /// country; one row per (series, country), its points in the estimates' order.
 pub fn intervals(
@@ -165,11 +175,7 @@ pub fn intervals(
         if !in_years(years, e.year) {
             continue;
         }
-        let ids: Vec<&str> = places
-            .in_country(&e.country)
-            .filter(|id| reps.contains_key(&key(&e.series, id, "total")))
-            .collect();
-        if let Some(b) = band(summed(reps, &e.series, &ids, e.year)) {
+        if let Some(b) = estimate_band(reps, places, e) {
             rows.entry((e.series.clone(), e.country.clone()))
                 .or_default()
                 .push(pair(e.year, b, e.high, e.low));
@@ -189,18 +195,11 @@ pub fn estimates_compared<'a>(
     places: &Places,
     years: Option<&RangeInclusive<i32>>,
     fit: &UnitFit,
-) -> Vec<&'a crate::observed::Estimate> {
+) -> Vec<&'a Estimate> {
     obs.estimates
         .iter()
         .filter(|e| e.series == fit.key.series && e.country == fit.key.place)
-        .filter(|e| in_years(years, e.year))
-        .filter(|e| {
-            let ids: Vec<&str> = places
-                .in_country(&e.country)
-                .filter(|id| reps.contains_key(&key(&e.series, id, "total")))
-                .collect();
-            !summed(reps, &e.series, &ids, e.year).is_empty()
-        })
+        .filter(|e| in_years(years, e.year) && estimate_band(reps, places, e).is_some())
         .collect()
 }
 

@@ -22,6 +22,9 @@ pub enum FileError {
         /// What is wrong.
         message: String,
     },
+    /// A small TOML file beside the data (declared source quirks), located by key.
+    #[error(transparent)]
+    Toml(#[from] crate::scenario::ScenarioError),
     /// A binary file (Parquet) whose content is not what was expected.
     #[error("{path}: {message}")]
     Content {

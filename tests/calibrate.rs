@@ -599,3 +599,101 @@ fn corrupted_checkpoints_are_refused_with_the_reason() {
         fs::remove_dir_all(&running).ok();
     }
 }
+
+/// Declared quirks reach calibration too: a quirks file beside a tidy source drops its values
+/// from the calibration's targets, `calibrate` says so, and `compare` of the calibration's
+/// posterior-predictive run marks the rows of the calibration's targets (read from the
+/// `calibration.toml` that `calibrate` wrote).
+#[test]
+fn calibration_honours_quirks_and_its_predictive_run_knows_its_targets() {
+    use diaspora::calibrate::{Config, Problem};
+    let dir = tempfile::tempdir().unwrap();
+    let file = setup(
+        dir.path(),
+        &[
+            ("particles = 120", "particles = 16"),
+            ("max_generations = 6", "max_generations = 1"),
+            ("batch = 64", "batch = 16"),
+            ("predictive_draws = 10", "predictive_draws = 4"),
+        ],
+    );
+    let arrivals = |p: &Problem| -> Vec<i32> {
+        let t = p
+            .targets
+            .iter()
+            .find(|t| t.spec.series == "arrivals")
+            .unwrap();
+        t.points.iter().map(|(y, _)| *y).collect()
+    };
+    let plain = Problem::new(Config::read(&file).unwrap()).unwrap();
+    assert_eq!(arrivals(&plain), (2000..=2009).collect::<Vec<_>>());
+    assert!(plain.dropped.is_empty());
+
+    let quirks = dir.path().join("truth/series.quirks.toml");
+    fs::write(
+        &quirks,
+        "[[quirk]]\nseries = \"arrivals\"\nplace = \"RES\"\nyears = [2003, 2004]\nreason = \"test\"\n",
+    )
+    .unwrap();
+    let problem = Problem::new(Config::read(&file).unwrap()).unwrap();
+    assert_eq!(
+        arrivals(&problem),
+        [2000, 2001, 2002, 2005, 2006, 2007, 2008, 2009]
+    );
+    assert_eq!(
+        problem.dropped,
+        [diaspora::observed::Dropped {
+            file: quirks.clone(),
+            values: 2
+        }]
+    );
+    // Only the declared unit loses points.
+    for (a, b) in plain.targets.iter().zip(&problem.targets).skip(1) {
+        assert_eq!(a.points, b.points, "{}", a.spec.series);
+    }
+
+    let out = dir.path().join("out");
+    let run = diaspora()
+        .arg("calibrate")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .args(["--threads", "2"])
+        .assert()
+        .success();
+    let stderr = String::from_utf8(run.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "quirks: 2 values read as not reported ({})",
+            quirks.display()
+        )),
+        "{stderr}"
+    );
+
+    let predictive = out.join("predictive");
+    diaspora()
+        .arg("compare")
+        .arg(&predictive)
+        .arg("--observed")
+        .arg(dir.path().join("truth/series.csv"))
+        .assert()
+        .success();
+    let rows = common::fit_rows(&predictive.join("fit.csv"));
+    let targeted = |s: &str, p: &str, x: &str| common::fit_row(&rows, s, p, x)["targeted"].clone();
+    for (s, p) in [
+        ("arrivals", "RES"),
+        ("hidden_in_transit", "TRN"),
+        ("repatriations", "TRN"),
+        ("refugees", "HST"),
+        ("applications", "HST"),
+    ] {
+        assert_eq!(targeted(s, p, "total"), "true", "{s} {p}");
+    }
+    assert_eq!(targeted("arrivals", "RES", "female"), "false");
+    assert_eq!(targeted("exit_attempts", "ORG", "total"), "false");
+    assert_eq!(targeted("arrivals_female_share", "RES", "female"), "false");
+    assert_eq!(
+        common::fit_row(&rows, "arrivals", "RES", "total")["years"],
+        "8"
+    );
+}

@@ -130,9 +130,11 @@ fn unhcr_tables_as_downloaded_give_the_projects_numbers() {
         point(20.0, 0)
     );
     assert!(!series(&both, "unhcr_refugees", "GBR").contains_key(&2008));
+    // (data/observed's quirks drop Germany's 2000-2001 zeros in both reads.)
+    let alone = observed::load_sources(&[common::path("data/observed")], "PRK").unwrap();
     assert_eq!(
         series(&both, "unhcr_refugees", "DEU"),
-        series(&project, "unhcr_refugees", "DEU")
+        series(&alone, "unhcr_refugees", "DEU")
     );
 }
 
@@ -156,4 +158,141 @@ fn headers_tell_the_table_and_a_missing_column_is_named() {
     .unwrap_err()
     .to_string();
     assert!(e.contains(":1: not a table in UNHCR's layout"), "{e}");
+}
+
+const CHECKS_OBSERVED: &str = "tests/fixtures/compare/checks/observed";
+
+/// Every (key, year) → value of `obs`.
+fn points(obs: &Observed) -> BTreeMap<(observed::SeriesKey, i32), Point> {
+    obs.series
+        .iter()
+        .flat_map(|(k, s)| s.iter().map(move |(&y, &p)| ((k.clone(), y), p)))
+        .collect()
+}
+
+#[test]
+fn declared_quirks_drop_exactly_the_declared_points() {
+    let dir = common::path(CHECKS_OBSERVED);
+    let raw = observed::load_project_dir(&dir, Some("PRK")).unwrap();
+    let read = observed::load_sources(std::slice::from_ref(&dir), "PRK").unwrap();
+    let (raw_points, read_points) = (points(&raw), points(&read));
+    // quirks.toml declares CAN refugees 2003 (a published 0) and GBR refugees 1990-1991 (no
+    // such years): exactly one value goes, nothing else changes.
+    let gone: Vec<_> = raw_points
+        .keys()
+        .filter(|k| !read_points.contains_key(k))
+        .collect();
+    assert_eq!(gone.len(), 1, "{gone:?}");
+    let (key, year) = gone[0];
+    assert_eq!(
+        (key.series.as_str(), key.place.as_str(), *year),
+        ("unhcr_refugees", "CAN", 2003)
+    );
+    assert_eq!(raw_points[gone[0]], point(0.0, 0));
+    assert!(read_points.iter().all(|(k, p)| raw_points[k] == *p));
+    assert_eq!(
+        read.dropped,
+        [observed::Dropped {
+            file: dir.join("quirks.toml"),
+            values: 1
+        }]
+    );
+    assert!(read.files.contains(&dir.join("quirks.toml")));
+    // The same quirks through `load` (every origin: sweeps) and none without a quirks file.
+    assert_eq!(
+        points(&observed::load(&dir).unwrap()).len(),
+        raw_points.len() - 1
+    );
+    let plain =
+        observed::load_sources(&[fixture("compare/observed/population.csv")], "PRK").unwrap();
+    assert!(plain.dropped.is_empty());
+}
+
+#[test]
+fn a_csv_files_quirks_sit_beside_it_and_bad_ones_are_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("population.csv");
+    std::fs::copy(fixture("compare/observed/population.csv"), &csv).unwrap();
+    let quirks = dir.path().join("population.quirks.toml");
+    std::fs::write(
+        &quirks,
+        "[[quirk]]\nseries = \"unhcr_refugees\"\nplace = \"GBR\"\nyears = [2000, 2001]\nreason = \"test\"\n",
+    )
+    .unwrap();
+    let raw = observed::load_unhcr_file(&csv, "PRK").unwrap();
+    let read = observed::load_sources(std::slice::from_ref(&csv), "PRK").unwrap();
+    let years = |o: &Observed| {
+        series(o, "unhcr_refugees", "GBR")
+            .into_keys()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(years(&raw), [2000, 2001, 2002, 2004]);
+    assert_eq!(years(&read), [2002, 2004]);
+    assert_eq!(read.dropped[0].values, 2);
+
+    for (text, expected) in [
+        (
+            "[[quirk]]\nseries = \"a\"\nplace = \"B\"\nyears = [2001, 2000]\nreason = \"r\"\n",
+            ":4:9: quirk.0.years: expected [first, last] with first <= last, found [2001, 2000]",
+        ),
+        (
+            "[[quirk]]\nseries = \"a\"\nplace = \"B\"\nyears = [2000, 2001]\nreason = \"  \"\n",
+            ":5:10: quirk.0.reason: expected the reason these values are not reports, found an empty string",
+        ),
+        (
+            "[[quirk]]\nseries = \"a\"\nplace = \"B\"\nyear = [2000, 2001]\nreason = \"r\"\n",
+            ":4:1: quirk.0.year: unknown key",
+        ),
+    ] {
+        std::fs::write(&quirks, text).unwrap();
+        let e = observed::load_sources(std::slice::from_ref(&csv), "PRK")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&quirks.display().to_string()) && e.contains(expected),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn estimates_are_read_as_intervals() {
+    let obs = observed::load_project_dir(&common::path(CHECKS_OBSERVED), Some("PRK")).unwrap();
+    let read: Vec<(i32, bool, f64, f64, &str)> = obs
+        .estimates
+        .iter()
+        .map(|e| {
+            assert_eq!(
+                (e.series.as_str(), e.country.as_str()),
+                ("hidden_in_transit", "CHN")
+            );
+            (e.year, e.approximate, e.low, e.high, e.source.as_str())
+        })
+        .collect();
+    // Undated (E5), the NGO series (E6) and the sub-region (E7) are not read; E8 (2010) is
+    // read, the run decides whether it is compared.
+    assert_eq!(
+        read,
+        [
+            (2000, false, 140.0, 200.0, "E1"),
+            (2001, false, 500.0, 900.0, "E2"),
+            (2002, true, 50.0, 50.0, "E3"),
+            (2003, false, 10.0, f64::INFINITY, "E4"),
+            (2010, false, 1.0, 2.0, "E8"),
+        ]
+    );
+    // Estimates are of North Koreans: not read for another origin.
+    let other = observed::load_project_dir(&common::path(CHECKS_OBSERVED), Some("AFG")).unwrap();
+    assert!(other.estimates.is_empty());
+    // The project's own file: 12 estimates of people hiding in China, 1998-2011.
+    let project = observed::load_project_dir(&common::path("data/observed"), Some("PRK")).unwrap();
+    assert_eq!(project.estimates.len(), 12);
+    assert_eq!(
+        (
+            project.estimates[0].year,
+            project.estimates[0].low,
+            project.estimates[0].high
+        ),
+        (1998, 50_000.0, 130_000.0)
+    );
 }

@@ -13,7 +13,7 @@ use super::space::ParameterSpace;
 use crate::compare::metrics::Pair;
 use crate::engine::{Observer, Simulation, YearTally};
 use crate::observe::{Plan, Probe, Sex};
-use crate::observed::{Observed, Point, load_sources};
+use crate::observed::{Dropped, Observed, Point, load_sources};
 use crate::scenario::{Override, Scenario, ScenarioError, Template};
 
 /// A target with its data.
@@ -46,6 +46,8 @@ pub struct Problem {
     pub targets: Vec<Target>,
     /// The origin whose rows were read from UNHCR-layout sources.
     pub origin: String,
+    /// Published values the sources' declared quirks dropped (read as not reported), per file.
+    pub dropped: Vec<Dropped>,
     /// First and last year any target compares.
     years: (i32, i32),
 }
@@ -200,6 +202,9 @@ impl Problem {
             linear,
             last_fitted: last,
         };
+        let mut dropped: Vec<Dropped> = loaded.into_values().flat_map(|o| o.dropped).collect();
+        dropped.sort_by(|a, b| a.file.cmp(&b.file));
+        dropped.dedup();
         Ok(Problem {
             config,
             template,
@@ -208,6 +213,7 @@ impl Problem {
             plan,
             targets,
             origin,
+            dropped,
             years: (first, last),
         })
     }

@@ -161,6 +161,9 @@ pub fn calibrate(args: CalibrateArgs) -> Result<(), CliError> {
         a.particles,
         calibrate::resume_dir(&target).display()
     );
+    for d in &problem.dropped {
+        eprintln!("{}", super::compare::quirks_line(d));
+    }
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(u64::from(a.max_generations) + 1);
         bar.set_style(

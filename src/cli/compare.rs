@@ -1,16 +1,20 @@
 //! `diaspora compare`: a finished run against the observed record; writes `RUN_DIR/fit.csv`
-//! and prints the fit table and the calibration distance. Also the pieces `plot` shares: the
-//! run directory (locked, and checked against its manifest's hashes), its origin, and the
-//! observed sources.
+//! and prints the fit table, the untargeted checks and the calibration distance, on every year
+//! or on `--years`. Also the pieces `plot` shares: the run directory (locked, and checked
+//! against its manifest's hashes), its origin, and the observed sources.
 
 use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
 
-use diaspora::compare::{self, UnitFit, table};
-use diaspora::observed::{self, Measure, Observed};
+use diaspora::calibrate::Config;
+use diaspora::compare::checks::{self, Places};
+use diaspora::compare::targets::Targets;
+use diaspora::compare::{self, Kind, UnitFit, table};
+use diaspora::observed::{self, Dropped, Measure, Observed};
 use diaspora::output::{self, Lock, RunInfo, folder};
 use diaspora::scenario::Scenario;
 
@@ -36,6 +40,15 @@ pub struct CompareArgs {
     run_dir: PathBuf,
     #[command(flatten)]
     observed: ObservedArgs,
+    /// Score these years only (inclusive), e.g. 2016:2019: fit.csv, the tables and the
+    /// distance.
+    #[arg(long, value_name = "FIRST:LAST")]
+    years: Option<String>,
+    /// The calibration whose targets mark rows `targeted = true`: its calibration file (TOML
+    /// with [[target]]) or its output folder (calibration.toml). [default: the calibration
+    /// folder holding RUN_DIR when RUN_DIR is its predictive/; else none: `targeted` is empty]
+    #[arg(long, value_name = "CALIBRATION")]
+    targets: Option<PathBuf>,
 }
 
 /// A run directory's scenario and manifest, locked while it is open.
@@ -146,13 +159,74 @@ pub fn sources(paths: &[PathBuf]) -> String {
         .join(", ")
 }
 
+/// "quirks: 12 values read as not reported (data/observed/quirks.toml)"
+pub fn quirks_line(d: &Dropped) -> String {
+    format!(
+        "quirks: {} values read as not reported ({})",
+        d.values,
+        d.file.display()
+    )
+}
+
+/// The targets of the calibration named by `--targets`, or of the calibration folder holding
+/// `run_dir` as its `predictive/`; `None` when there is none. With them, the file they came
+/// from.
+fn targets(named: Option<&Path>, run_dir: &Path) -> Result<Option<(Targets, PathBuf)>, CliError> {
+    let manifest = |dir: &Path| dir.join(diaspora::calibrate::output::MANIFEST);
+    let path = match named {
+        Some(p) if p.is_dir() => manifest(p),
+        Some(p) => p.to_path_buf(),
+        None => match run_dir.parent() {
+            Some(parent)
+                if run_dir.file_name().is_some_and(|n| n == "predictive")
+                    && manifest(parent).is_file() =>
+            {
+                manifest(parent)
+            }
+            _ => return Ok(None),
+        },
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| CliError::Input(format!("{}: cannot read: {e}", path.display())))?;
+    let written_by_calibrate = toml::from_str::<toml::Table>(&text)
+        .is_ok_and(|t| t.contains_key("targets") && !t.contains_key("target"));
+    let targets = if written_by_calibrate {
+        Targets::from_manifest(&text).map_err(|e| input(format!("{}: {e}", path.display())))?
+    } else {
+        let config = Config::read(&path)?;
+        Targets {
+            units: config
+                .targets
+                .iter()
+                .map(|t| {
+                    let key = observed::SeriesKey {
+                        series: t.series.clone(),
+                        place: t.place.clone(),
+                        sex: t.sex.clone(),
+                    };
+                    (key, t.years.clone())
+                })
+                .collect(),
+        }
+    };
+    Ok(Some((targets, path)))
+}
+
+fn years_error(text: &str, e: impl std::fmt::Display) -> CliError {
+    CliError::Input(format!("--years {text}: {e}"))
+}
+
 pub fn compare(args: CompareArgs) -> Result<(), CliError> {
+    let years: Option<RangeInclusive<i32>> = match &args.years {
+        Some(text) => Some(compare::parse_years(text).map_err(|e| years_error(text, e))?),
+        None => None,
+    };
     let run = RunDir::open(&args.run_dir, true)?;
+    let targets = targets(args.targets.as_deref(), &run.dir)?;
     let (layout, summary) = output::read_run_summary(&run.dir).map_err(input)?;
     let (obs, origin) = run.observed(&args.observed)?;
     let sim = compare::from_summary(&layout, &summary);
-    let fits = compare::fit(&sim, &obs, None);
-    if fits.is_empty() {
+    if compare::fit(&sim, &obs, None).is_empty() {
         return Err(CliError::Input(format!(
             "nothing to compare: no series of {} has an observed twin (same series, place, sex \
              and year) in {} for origin {origin}",
@@ -160,23 +234,55 @@ pub fn compare(args: CompareArgs) -> Result<(), CliError> {
             sources(&run.sources(&args.observed))
         )));
     }
-    let measures = run.measures();
+    let mut fits = compare::score(&sim, &obs, years.clone())
+        .map_err(|e| years_error(args.years.as_deref().unwrap_or(""), e))?;
+    let (series_layout, series) = output::read_run_series(&run.dir).map_err(input)?;
+    let reps = compare::from_series(&series_layout, &series);
+    let places = Places::of(&run.scenario);
+    let mut untargeted = checks::all(&reps, &obs, &places, years.as_ref());
+    if let Some((t, _)) = &targets {
+        t.mark(&mut fits);
+        t.mark(&mut untargeted);
+    }
+    let mut measures = run.measures();
+    measures.extend(checks::measures(&untargeted));
+    let mut rows = fits.clone();
+    rows.extend(untargeted.iter().cloned());
     let path = run.dir.join("fit.csv");
-    output::write_atomic(&path, &table::fit_csv(&fits, &measures))
+    output::write_atomic(&path, &table::fit_csv(&rows, &measures))
         .with_context(|| format!("cannot write {}", path.display()))?;
 
+    let span = years.as_ref().map_or_else(String::new, |r| {
+        format!(", years {}–{}", r.start(), r.end())
+    });
     say!(
-        "{} ({}) against {} (origin {origin}):",
+        "{} ({}) against {} (origin {origin}{span}):",
         run.dir.display(),
         run.label(),
         sources(&run.sources(&args.observed))
     );
     print_table(&fits, &measures);
+    print_checks(&untargeted, &reps, &obs, &places, years.as_ref());
+    for d in &obs.dropped {
+        say!("{}", quirks_line(d));
+    }
+    match &targets {
+        Some((t, file)) => say!(
+            "targeted: {} of {} rows use data the calibration fitted ({} targets in {})",
+            rows.iter().filter(|f| f.targeted == Some(true)).count(),
+            rows.len(),
+            t.units.len(),
+            file.display()
+        ),
+        None => say!(
+            "targeted: unknown (no calibration named; --targets CALIBRATION marks the rows it fitted)"
+        ),
+    }
     say!("wrote {}", path.display());
     let units = fits.iter().filter(|f| f.key.sex == "total").count();
     match compare::distance(&fits) {
         Some(d) => say!(
-            "distance: {d:.4} (mean log1p RMSE over {units} series × place units of sex total, equal weights)"
+            "distance: {d:.4} (mean log1p RMSE over {units} series × place units of sex total, equal weights{span})"
         ),
         None => say!("distance: undefined (no series of sex total compared)"),
     }
@@ -187,6 +293,20 @@ fn cell(v: Option<f64>, decimals: usize) -> String {
     v.map_or_else(|| "—".to_string(), |v| format!("{v:.decimals$}"))
 }
 
+fn targeted_cell(f: &UnitFit) -> &'static str {
+    match f.targeted {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "—",
+    }
+}
+
+fn first_last(f: &UnitFit) -> String {
+    let first = f.pairs.iter().map(|p| p.year).min().unwrap_or(0);
+    let last = f.pairs.iter().map(|p| p.year).max().unwrap_or(0);
+    format!("{first}–{last}")
+}
+
 fn print_table(fits: &[UnitFit], measures: &BTreeMap<String, Measure>) {
     let width = fits
         .iter()
@@ -195,11 +315,12 @@ fn print_table(fits: &[UnitFit], measures: &BTreeMap<String, Measure>) {
         .unwrap_or(6)
         .max(6);
     say!(
-        "  {:<width$}  {:<5}  {:<6}  {:<5}  {:>9}  {:>5}  {:>6}  {:>10}  {:>10}  {:>6}  {:>8}  {:>7}",
+        "  {:<width$}  {:<5}  {:<6}  {:<5}  {:>8}  {:>9}  {:>5}  {:>6}  {:>10}  {:>10}  {:>6}  {:>8}  {:>7}",
         "series",
         "place",
         "sex",
         "kind",
+        "targeted",
         "years",
         "n",
         "masked",
@@ -211,15 +332,14 @@ fn print_table(fits: &[UnitFit], measures: &BTreeMap<String, Measure>) {
     );
     for f in fits {
         let k = &f.key;
-        let first = f.pairs.first().map_or(0, |p| p.year);
-        let last = f.pairs.last().map_or(0, |p| p.year);
         say!(
-            "  {:<width$}  {:<5}  {:<6}  {:<5}  {:>9}  {:>5}  {:>6}  {:>10}  {:>10}  {:>6}  {:>+8.0}  {:>7}",
+            "  {:<width$}  {:<5}  {:<6}  {:<5}  {:>8}  {:>9}  {:>5}  {:>6}  {:>10}  {:>10}  {:>6}  {:>+8.0}  {:>7}",
             k.series,
             k.place,
             k.sex,
             measures.get(&k.series).map_or("", |m| m.name()),
-            format!("{first}–{last}"),
+            targeted_cell(f),
+            first_last(f),
             f.pairs.len(),
             table::masked_years(f),
             cell(f.log1p_rmse, 3),
@@ -228,5 +348,110 @@ fn print_table(fits: &[UnitFit], measures: &BTreeMap<String, Measure>) {
             f.bias,
             cell(f.coverage, 2)
         );
+    }
+}
+
+/// A count rounded to a person; `∞` for an open end.
+fn persons(v: f64) -> String {
+    if v.is_infinite() {
+        "∞".into()
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+/// Observed and simulated means over the compared points, as the row's kind reads them.
+fn means(f: &UnitFit) -> (String, String) {
+    let n = f.pairs.len().max(1) as f64;
+    let obs = f.pairs.iter().map(|p| p.obs).sum::<f64>() / n;
+    let sim = f.pairs.iter().map(|p| p.sim).sum::<f64>() / n;
+    match f.kind {
+        Kind::Share => (
+            format!("{:.1}%", 100.0 * obs),
+            format!("{:.1}%", 100.0 * sim),
+        ),
+        Kind::Interval => ("ranges".into(), persons(sim)),
+        _ => (format!("{obs:.1}"), format!("{sim:.1}")),
+    }
+}
+
+/// The untargeted checks: one summary line per row, then each estimate of an interval row.
+fn print_checks(
+    fits: &[UnitFit],
+    reps: &compare::Replicates,
+    obs: &Observed,
+    places: &Places,
+    years: Option<&RangeInclusive<i32>>,
+) {
+    if fits.is_empty() {
+        say!("untargeted checks: none (no estimates, host stocks or series by sex to check)");
+        return;
+    }
+    say!(
+        "untargeted checks (scored, never fitted; the targeted column says whether a calibration used their data):"
+    );
+    say!(
+        "  {:<28}  {:<8}  {:<8}  {:>8}  {:>9}  {:>3}  {:>10}  {:>10}  {:>8}  {:>7}  {:>7}",
+        "check",
+        "place",
+        "kind",
+        "targeted",
+        "years",
+        "n",
+        "obs mean",
+        "sim median",
+        "MAE",
+        "matched",
+        "log_gap"
+    );
+    for f in fits {
+        let (o, s) = means(f);
+        let mae = match f.kind {
+            Kind::Share => f.mae.map(|m| format!("{:.1} pp", 100.0 * m)),
+            Kind::Count => f.mae.map(|m| format!("{m:.2}")),
+            _ => f.mae.map(persons),
+        };
+        say!(
+            "  {:<28}  {:<8}  {:<8}  {:>8}  {:>9}  {:>3}  {:>10}  {:>10}  {:>8}  {:>7}  {:>7}",
+            f.key.series,
+            f.key.place,
+            f.kind.name(),
+            targeted_cell(f),
+            first_last(f),
+            f.pairs.len(),
+            o,
+            s,
+            mae.unwrap_or_else(|| "—".into()),
+            cell(f.coverage, 2),
+            cell(f.log_gap, 2)
+        );
+    }
+    for f in fits.iter().filter(|f| f.kind == Kind::Interval) {
+        say!(
+            "  {} in {} (sum over the scenario's places there) against each estimate:",
+            f.key.series,
+            f.key.place
+        );
+        let estimates = checks::estimates_compared(reps, obs, places, years, f);
+        for (p, e) in f.pairs.iter().zip(estimates) {
+            let verdict = match compare::metrics::band_gap(p) {
+                None => "matched".to_string(),
+                Some(g) if p.band.1 < p.obs_lower => format!("band below, log gap {g:.2}"),
+                Some(g) => format!("band above, log gap {g:.2}"),
+            };
+            let year = if e.approximate {
+                format!("c.{}", p.year)
+            } else {
+                p.year.to_string()
+            };
+            say!(
+                "    {year:<6}  {:>15}  sim {:>6} [{}–{}]  {verdict}  ({})",
+                format!("{}–{}", persons(p.obs_lower), persons(p.obs)),
+                persons(p.sim),
+                persons(p.band.0),
+                persons(p.band.1),
+                e.source
+            );
+        }
     }
 }

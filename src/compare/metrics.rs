@@ -109,15 +109,54 @@ pub fn bias(pairs: &[Pair]) -> f64 {
     pairs.iter().map(|p| p.sim - p.obs).sum()
 }
 
+/// Sum of `sim − ô`, `ô` the observed value nearest to `sim`: the bias against an observed
+/// interval with no single published value (zero inside it).
+pub fn bias_to_interval(pairs: &[Pair]) -> f64 {
+    pairs.iter().map(|p| p.sim - p.nearest_obs(p.sim)).sum()
+}
+
+/// Mean absolute error `mean |sim − ô|`, on the values' own scale (persons, or a share).
+pub fn mae(pairs: &[Pair]) -> Option<f64> {
+    if pairs.is_empty() {
+        return None;
+    }
+    let total: f64 = pairs
+        .iter()
+        .map(|p| (p.sim - p.nearest_obs(p.sim)).abs())
+        .sum();
+    Some(total / pairs.len() as f64)
+}
+
+/// Whether the observed interval meets the simulated 90% band.
+fn covered(p: &Pair) -> bool {
+    p.obs >= p.band.0 && p.obs_lower <= p.band.1
+}
+
+/// Distance in `ln(1 + x)` from the simulated 90% band to the observed interval when they do
+/// not meet (positive either way); `None` when they meet.
+pub fn band_gap(p: &Pair) -> Option<f64> {
+    let t = Transform::Log1p;
+    if p.band.0 > p.obs {
+        Some(t.apply(p.band.0) - t.apply(p.obs))
+    } else if p.obs_lower > p.band.1 {
+        Some(t.apply(p.obs_lower) - t.apply(p.band.1))
+    } else {
+        None
+    }
+}
+
+/// Mean [`band_gap`] over the points whose interval misses the band; `None` if none misses.
+pub fn log_gap(pairs: &[Pair]) -> Option<f64> {
+    let gaps: Vec<f64> = pairs.iter().filter_map(band_gap).collect();
+    (!gaps.is_empty()).then(|| gaps.iter().sum::<f64>() / gaps.len() as f64)
+}
+
 /// Share of observed points whose interval meets the simulated 90% band.
 pub fn coverage(pairs: &[Pair]) -> Option<f64> {
     if pairs.is_empty() {
         return None;
     }
-    let inside = pairs
-        .iter()
-        .filter(|p| p.obs >= p.band.0 && p.obs_lower <= p.band.1)
-        .count();
+    let inside = pairs.iter().filter(|p| covered(p)).count();
     Some(inside as f64 / pairs.len() as f64)
 }
 
@@ -180,6 +219,40 @@ mod tests {
         // bands: [16,24] vs 10 no; [8,12] vs 20 no; [0,0] vs 5 no
         assert_eq!(coverage(&pairs), Some(0.0));
         assert_eq!(mase(&[pair(2000, 1.0, 3.0), pair(2001, 1.0, 3.0)]), None);
+    }
+
+    #[test]
+    fn band_gap_mae_and_bias_to_an_interval_by_hand() {
+        // [100, 300] against bands [10, 40] (below), [250, 500] (meets), [400, 900] (above);
+        // [50, ∞) against [10, 20] (below).
+        let p = |sim: f64, band: (f64, f64), lo: f64, hi: f64| Pair {
+            year: 2000,
+            sim,
+            band,
+            obs: hi,
+            obs_lower: lo,
+        };
+        let pairs = [
+            p(20.0, (10.0, 40.0), 100.0, 300.0),
+            p(300.0, (250.0, 500.0), 100.0, 300.0),
+            p(600.0, (400.0, 900.0), 100.0, 300.0),
+            p(15.0, (10.0, 20.0), 50.0, f64::INFINITY),
+        ];
+        let gaps = [
+            101f64.ln() - 41f64.ln(),
+            0.0,
+            401f64.ln() - 301f64.ln(),
+            51f64.ln() - 21f64.ln(),
+        ];
+        for (pair, gap) in pairs.iter().zip(gaps) {
+            assert_eq!(band_gap(pair).unwrap_or(0.0), gap);
+        }
+        assert!((log_gap(&pairs).unwrap() - (gaps[0] + gaps[2] + gaps[3]) / 3.0).abs() < 1e-12);
+        assert_eq!(coverage(&pairs), Some(0.25));
+        // nearest observed values 100, 300, 300, 50
+        assert_eq!(mae(&pairs), Some((80.0 + 0.0 + 300.0 + 35.0) / 4.0));
+        assert_eq!(bias_to_interval(&pairs), -80.0 + 0.0 + 300.0 - 35.0);
+        assert_eq!(log_gap(&pairs[1..2]), None);
     }
 
     #[test]

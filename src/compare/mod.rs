@@ -1,6 +1,7 @@
 //! Simulated against observed: pairing each simulated series with its observed twin (same
-//! series name, place, sex and year), fit metrics per series and place, and the one-number
-//! distance that calibration minimises.
+//! series name, place, sex and year), fit metrics per series and place, the one-number
+//! distance that calibration minimises, on every year or a year range ([`score`]), and the
+//! untargeted checks ([`checks`]) and calibration targets ([`targets`]) that `fit.csv` reports.
 //!
 //! The distance is the mean, over (series, place) units with an observed twin (sex `total`),
 //! of the root mean squared difference of `ln(1 + x)` between simulated and observed values,
@@ -11,8 +12,10 @@
 //! series the run and the observed data measure differently is refused before pairing
 //! ([`refuse_mismatched`]). `fit.csv` is rendered in [`table`].
 
+pub mod checks;
 pub mod metrics;
 pub mod table;
+pub mod targets;
 
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
@@ -128,6 +131,22 @@ pub fn from_replicate(layout: &Layout, rows: &[Row]) -> SimTable {
     t
 }
 
+/// Simulated values by key, year and replicate (a run's `series.csv`).
+pub type Replicates = BTreeMap<SeriesKey, BTreeMap<i32, BTreeMap<u32, f64>>>;
+
+/// The table of a run's replicates (`series.csv` rows).
+pub fn from_series(layout: &Layout, rows: &[(u32, Row)]) -> Replicates {
+    let mut t = Replicates::new();
+    for (rep, r) in rows {
+        t.entry(key(layout, r))
+            .or_default()
+            .entry(r.year)
+            .or_default()
+            .insert(*rep, r.value);
+    }
+    t
+}
+
 /// Year-by-year pairs where both sides have a value, optionally within `years`.
 pub fn pairs(
     sim: &BTreeMap<i32, Band>,
@@ -148,35 +167,90 @@ pub fn pairs(
         .collect()
 }
 
-/// Fit of one simulated series at one place (and sex) against its observed twin.
+/// What a row of `fit.csv` compares.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// A simulated series against its observed twin, year by year (what calibration fits and
+    /// the distance averages).
+    #[default]
+    Series,
+    /// Published estimates, each an interval, against the simulated 90% band.
+    Interval,
+    /// The number of hosts with refugees or asylum-seekers (any, or more than 25).
+    Count,
+    /// The female share of a flow observed by sex.
+    Share,
+}
+
+impl Kind {
+    /// `series`, `interval`, `count` or `share`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Series => "series",
+            Kind::Interval => "interval",
+            Kind::Count => "count",
+            Kind::Share => "share",
+        }
+    }
+}
+
+/// Fit of one simulated unit (series, place, sex) against its observed twin: every metric of a
+/// row of `fit.csv`, in one place.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UnitFit {
     /// Series, place, sex.
     pub key: SeriesKey,
-    /// The compared years.
+    /// What is compared.
+    pub kind: Kind,
+    /// Whether the calibration behind the run used these data; `None` when nothing says.
+    pub targeted: Option<bool>,
+    /// The compared points (years; for intervals, estimates).
     pub pairs: Vec<Pair>,
     /// RMSE of `ln(1 + x)`.
     pub log1p_rmse: Option<f64>,
     /// Mean `|ln(sim/obs)|` where both are positive.
     pub mean_abs_log_ratio: Option<f64>,
-    /// Mean absolute scaled error.
+    /// Mean absolute scaled error (`None` for intervals).
     pub mase: Option<f64>,
-    /// Σ (sim − obs).
+    /// Mean absolute error on the values' own scale.
+    pub mae: Option<f64>,
+    /// Σ (sim − obs); for intervals, Σ (sim − the interval's nearest end).
     pub bias: f64,
     /// Share of observed points inside the simulated 90% band.
     pub coverage: Option<f64>,
+    /// Mean `ln(1 + x)` distance from the band to the observed points it misses.
+    pub log_gap: Option<f64>,
 }
 
 impl UnitFit {
-    /// Metrics of `pairs`.
+    /// Metrics of `pairs` of a series against its observed twin.
     pub fn new(key: SeriesKey, pairs: Vec<Pair>) -> UnitFit {
+        UnitFit::of_kind(key, Kind::Series, pairs)
+    }
+
+    /// Metrics of `pairs` of the given kind (an interval has no MASE and its bias is measured
+    /// to its nearest end).
+    pub fn of_kind(key: SeriesKey, kind: Kind, pairs: Vec<Pair>) -> UnitFit {
+        let interval = kind == Kind::Interval;
         UnitFit {
             log1p_rmse: metrics::rmse(&pairs, Transform::Log1p),
             mean_abs_log_ratio: metrics::mean_abs_log_ratio(&pairs),
-            mase: metrics::mase(&pairs),
-            bias: metrics::bias(&pairs),
+            mase: if interval {
+                None
+            } else {
+                metrics::mase(&pairs)
+            },
+            mae: metrics::mae(&pairs),
+            bias: if interval {
+                metrics::bias_to_interval(&pairs)
+            } else {
+                metrics::bias(&pairs)
+            },
             coverage: metrics::coverage(&pairs),
+            log_gap: metrics::log_gap(&pairs),
             key,
+            kind,
+            targeted: None,
             pairs,
         }
     }
@@ -193,11 +267,82 @@ pub fn fit(sim: &SimTable, obs: &Observed, years: Option<&RangeInclusive<i32>>) 
         .collect()
 }
 
-/// The overall distance: mean log1p RMSE over units of sex `total`, each with equal weight.
+/// A year range that cannot be scored.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum YearsError {
+    /// `A:B` with `A > B`.
+    #[error("the first year ({first}) is after the last ({last})")]
+    Reversed {
+        /// First year.
+        first: i32,
+        /// Last year.
+        last: i32,
+    },
+    /// No observed year of any unit with a simulated twin lies in the range.
+    #[error("no observed year in {first}–{last}{}", .observed.map_or_else(String::new, |(a, b)| format!(" (observed and simulated: {a}–{b})")))]
+    NoObservedYear {
+        /// First year.
+        first: i32,
+        /// Last year.
+        last: i32,
+        /// First and last year compared without the filter.
+        observed: Option<(i32, i32)>,
+    },
+    /// Not `FIRST:LAST`.
+    #[error("expected FIRST:LAST (two years, e.g. 2016:2019), found \"{0}\"")]
+    Syntax(String),
+}
+
+/// Parses `A:B` (a single year `A` is `A:A`).
+pub fn parse_years(text: &str) -> Result<RangeInclusive<i32>, YearsError> {
+    let syntax = || YearsError::Syntax(text.to_string());
+    let (a, b) = text.split_once(':').unwrap_or((text, text));
+    let year = |s: &str| s.trim().parse::<i32>().map_err(|_| syntax());
+    let (first, last) = (year(a)?, year(b)?);
+    if first > last {
+        return Err(YearsError::Reversed { first, last });
+    }
+    Ok(first..=last)
+}
+
+/// Fits every simulated series with an observed twin on `years` only (all years if `None`): the
+/// year filter of `diaspora compare --years` and of a held-out score. A reversed range, or one
+/// in which no unit has an observed and simulated year, is refused.
+pub fn score(
+    sim: &SimTable,
+    obs: &Observed,
+    years: Option<RangeInclusive<i32>>,
+) -> Result<Vec<UnitFit>, YearsError> {
+    let Some(range) = years else {
+        return Ok(fit(sim, obs, None));
+    };
+    let (first, last) = (*range.start(), *range.end());
+    if first > last {
+        return Err(YearsError::Reversed { first, last });
+    }
+    let fits = fit(sim, obs, Some(&range));
+    if fits.is_empty() {
+        let all = fit(sim, obs, None);
+        let years: Vec<i32> = all
+            .iter()
+            .flat_map(|f| f.pairs.iter().map(|p| p.year))
+            .collect();
+        let observed = years.iter().min().copied().zip(years.iter().max().copied());
+        return Err(YearsError::NoObservedYear {
+            first,
+            last,
+            observed,
+        });
+    }
+    Ok(fits)
+}
+
+/// The overall distance: mean log1p RMSE over series units (not the untargeted checks) of sex
+/// `total`, each with equal weight.
 pub fn distance(fits: &[UnitFit]) -> Option<f64> {
     let d: Vec<f64> = fits
         .iter()
-        .filter(|f| f.key.sex == "total")
+        .filter(|f| f.kind == Kind::Series && f.key.sex == "total")
         .filter_map(|f| f.log1p_rmse)
         .collect();
     (!d.is_empty()).then(|| d.iter().sum::<f64>() / d.len() as f64)

@@ -1,21 +1,26 @@
-//! `fit.csv`: one row per simulated series × place × sex that has an observed twin, in key
-//! order, rendered to bytes (the caller writes it atomically).
+//! `fit.csv`: one row per compared unit — each simulated series × place × sex that has an
+//! observed twin, in key order, then the untargeted checks — rendered to bytes (the caller
+//! writes it atomically).
 //!
 //! | column | meaning |
 //! |---|---|
 //! | `series`, `place`, `sex` | the unit compared |
+//! | `kind` | `series` (a series against its observed twin), `interval` (published estimates as intervals), `count` (hosts counted), `share` (female share) |
+//! | `targeted` | `true` if the calibration behind the run used these data, `false` if not, empty when no calibration is known |
 //! | `measure` | `stock` (31 December) or `flow` (per year); empty if the run does not say |
-//! | `years` | number of years compared (both sides have a value) |
+//! | `years` | number of points compared (years; for `interval`, estimates) |
 //! | `first_year`, `last_year` | first and last year compared |
-//! | `masked_years` | compared years whose observed value includes a masked 5 ("1 to 5") |
-//! | `log1p_rmse` | `√(mean (ln(1+sim) − ln(1+obs))²)` |
-//! | `mean_abs_log_ratio` | `mean \|ln(sim/obs)\|` over years where both are positive |
-//! | `mase` | `mean \|sim − obs\| / mean \|obs_t − obs_(t−1)\|` (empty if undefined) |
-//! | `bias` | `Σ (sim − obs)` |
-//! | `coverage_90` | share of compared years whose observed value meets the simulated 90% band |
+//! | `masked_years` | compared points whose observed value is an interval (a masked 5, an estimate's range) |
+//! | `log1p_rmse` | `√(mean (ln(1+sim) − ln(1+ô))²)` |
+//! | `mean_abs_log_ratio` | `mean \|ln(sim/ô)\|` over points where both are positive |
+//! | `mase` | `mean \|sim − ô\| / mean \|obs_t − obs_(t−1)\|` (empty if undefined, and for intervals) |
+//! | `mae` | `mean \|sim − ô\|`, in persons (a share for `share` rows) |
+//! | `bias` | `Σ (sim − obs)` (for intervals, `Σ (sim − ô)`) |
+//! | `coverage_90` | share of compared points whose observed value meets the simulated 90% band (for intervals: the share matched) |
+//! | `log_gap` | mean `ln(1+x)` distance from the band to the observed points it misses (empty if none) |
 //!
-//! `sim` is the median across replicates; a masked observation is the interval [lower, 5k] and
-//! errors are measured to its nearest end (zero inside it).
+//! `sim` is the median across replicates; an observed interval (a masked 5 is [lower, 5k]) has
+//! `ô` its value nearest to `sim`, so errors are measured to its nearest end (zero inside it).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -24,9 +29,10 @@ use super::UnitFit;
 use crate::observed::Measure;
 
 /// The header of `fit.csv`.
-pub const FIT_HEADER: &str = "series,place,sex,measure,years,first_year,last_year,masked_years,log1p_rmse,mean_abs_log_ratio,mase,bias,coverage_90";
+pub const FIT_HEADER: &str = "series,place,sex,kind,targeted,measure,years,first_year,last_year,masked_years,log1p_rmse,mean_abs_log_ratio,mase,mae,bias,coverage_90,log_gap";
 
-/// Number of compared years whose observation is an interval (a masked cell).
+/// Number of compared points whose observation is an interval (a masked cell, an estimate's
+/// range).
 pub fn masked_years(f: &UnitFit) -> usize {
     f.pairs.iter().filter(|p| p.obs_lower < p.obs).count()
 }
@@ -39,22 +45,33 @@ fn stat(out: &mut String, v: Option<f64>) {
     }
 }
 
+/// `true`, `false` or empty.
+pub fn targeted(f: &UnitFit) -> &'static str {
+    match f.targeted {
+        Some(true) => "true",
+        Some(false) => "false",
+        None => "",
+    }
+}
+
 /// Renders `fit.csv`; `measures` gives stock or flow by series name.
 pub fn fit_csv(fits: &[UnitFit], measures: &BTreeMap<String, Measure>) -> Vec<u8> {
-    let mut out = String::with_capacity(96 * (fits.len() + 1));
+    let mut out = String::with_capacity(112 * (fits.len() + 1));
     out.push_str(FIT_HEADER);
     out.push('\n');
     for f in fits {
         let k = &f.key;
         let measure = measures.get(&k.series).map_or("", |m| m.name());
-        let first = f.pairs.first().map_or(0, |p| p.year);
-        let last = f.pairs.last().map_or(0, |p| p.year);
+        let first = f.pairs.iter().map(|p| p.year).min().unwrap_or(0);
+        let last = f.pairs.iter().map(|p| p.year).max().unwrap_or(0);
         let _ = write!(
             out,
-            "{},{},{},{measure},{},{first},{last},{},",
+            "{},{},{},{},{},{measure},{},{first},{last},{},",
             k.series,
             k.place,
             k.sex,
+            f.kind.name(),
+            targeted(f),
             f.pairs.len(),
             masked_years(f)
         );
@@ -62,8 +79,10 @@ pub fn fit_csv(fits: &[UnitFit], measures: &BTreeMap<String, Measure>) -> Vec<u8
             f.log1p_rmse,
             f.mean_abs_log_ratio,
             f.mase,
+            f.mae,
             Some(f.bias),
             f.coverage,
+            f.log_gap,
         ]
         .into_iter()
         .enumerate()
@@ -103,11 +122,12 @@ mod tests {
         let text = String::from_utf8(fit_csv(&[fit], &measures)).unwrap();
         let mut lines = text.lines();
         assert_eq!(lines.next(), Some(FIT_HEADER));
-        // sim 0 against [1, 5]: log1p error ln 2; no positive pair; one point: no MASE.
+        // sim 0 against [1, 5]: log1p error ln 2, absolute error 1, and the band [0, 0] misses
+        // the interval by ln 2; no positive pair; one point: no MASE; no calibration known.
         let rmse = format!("{:.6}", 2f64.ln());
         assert_eq!(
             lines.next().unwrap(),
-            format!("s,P,total,stock,1,2001,2001,1,{rmse},,,-5,0")
+            format!("s,P,total,series,,stock,1,2001,2001,1,{rmse},,,1,-5,0,{rmse}")
         );
     }
 }

@@ -10,8 +10,14 @@
 //! `project`), UNHCR's published tables as downloaded (module `unhcr`), and the tidy layout of a
 //! run's `series.csv` (module `tidy`). Several sources may be given; a
 //! later source's series replaces an earlier one's.
+//!
+//! Two additions to the series: published estimates of a hidden population, read as intervals
+//! (module `estimates`), and declared source quirks — published values to be read as not
+//! reported — that the loader drops from each source that declares them (module `quirks`).
 
+mod estimates;
 mod project;
+pub mod quirks;
 mod table;
 mod tidy;
 mod unhcr;
@@ -19,7 +25,9 @@ mod unhcr;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use estimates::Estimate;
 pub use project::load_project_dir;
+pub use quirks::{Dropped, Quirks};
 pub use tidy::{is_tidy, load_tidy_file};
 pub use unhcr::{UnhcrTable, load_unhcr_file};
 
@@ -78,6 +86,10 @@ pub struct Observed {
     pub measures: BTreeMap<String, Measure>,
     /// Files read.
     pub files: Vec<PathBuf>,
+    /// Published estimates read as intervals (compared, never fitted), by year.
+    pub estimates: Vec<Estimate>,
+    /// Values each declared quirks file dropped (read as not reported).
+    pub dropped: Vec<Dropped>,
 }
 
 impl Observed {
@@ -113,6 +125,8 @@ impl Observed {
         }
         self.measures.extend(other.measures);
         self.files.extend(other.files);
+        self.estimates.extend(other.estimates);
+        self.dropped.extend(other.dropped);
     }
 }
 
@@ -120,21 +134,26 @@ impl Observed {
 pub type ObservedError = crate::input::FileError;
 
 /// Reads observed data from `path`: a folder in the project's layout (`data/observed/`), every
-/// origin.
+/// origin, without the values its `quirks.toml` declares not reported.
 pub fn load(path: &Path) -> Result<Observed, ObservedError> {
-    load_project_dir(path, None)
+    let mut obs = load_project_dir(path, None)?;
+    quirks::apply_declared(path, &mut obs)?;
+    Ok(obs)
 }
 
 /// Reads one source of rows of origin `origin` (ISO3): a folder in the project's layout, a CSV
-/// file in the tidy layout of `series.csv`, or a CSV file in UNHCR's layout.
+/// file in the tidy layout of `series.csv`, or a CSV file in UNHCR's layout; then drops the
+/// values its quirks file declares not reported ([`quirks::quirks_path`]).
 pub fn load_source(path: &Path, origin: &str) -> Result<Observed, ObservedError> {
-    if path.is_dir() {
+    let mut obs = if path.is_dir() {
         load_project_dir(path, Some(origin))
     } else if is_tidy(path) {
         load_tidy_file(path)
     } else {
         load_unhcr_file(path, origin)
-    }
+    }?;
+    quirks::apply_declared(path, &mut obs)?;
+    Ok(obs)
 }
 
 /// Reads several sources in order; a later source's series replaces an earlier one's.

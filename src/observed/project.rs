@@ -7,9 +7,11 @@
 //! | `unhcr_prk_population_stock.csv` | refugees / asylum-seekers at year end | `unhcr_refugees`, `unhcr_asylum_seekers` |
 //! | `unhcr_prk_asylum_applications.csv` | `app_type` N, V, NA or NR (new or unspecified) | `unhcr_asylum_applications` |
 //! | `unhcr_prk_asylum_decisions.csv` | first-instance levels (FI, NA, IN, FA, TA) | `unhcr_decisions_*` |
+//! | `other_estimates_nk_abroad.csv` | estimates of people hiding in China (module `estimates`) | intervals, not series |
 //!
 //! With an origin given, UNHCR rows of other origins (column `origin`) are skipped; the MOU file
-//! counts arrivals from the DPRK only, so it is read for origin `PRK` alone.
+//! counts arrivals from the DPRK only, and the estimates are of North Koreans, so both are read
+//! for origin `PRK` alone.
 
 use std::path::Path;
 
@@ -60,6 +62,10 @@ pub fn load_project_dir(dir: &Path, origin: Option<&str>) -> Result<Observed, Ob
             })?;
             obs.files.push(path);
         }
+    }
+    let path = dir.join(super::estimates::FILE);
+    if path.exists() && origin.is_none_or(|o| o == MOU_ORIGIN) {
+        super::estimates::read(&path, &mut obs)?;
     }
     for (series, measure) in [
         ("mou_arrivals", Measure::Flow),

@@ -308,6 +308,31 @@ pub fn deserialize<T: DeserializeOwned>(
     })
 }
 
+/// Reads a small TOML file (not a scenario: no `extends`, no `--set`) into `T`, every error
+/// located (`file:line:col: key.path: …`); `what` names the file in a read error. Returns the
+/// file's `Sources` for the checks that follow.
+pub fn read_toml_file<T: DeserializeOwned>(
+    path: &Path,
+    what: &str,
+) -> Result<(T, Sources), ScenarioError> {
+    let name = path.display().to_string();
+    let file_error = |message: String| ScenarioError {
+        location: Location::FileOnly(name.clone()),
+        path: String::new(),
+        message,
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| file_error(format!("cannot read {what}: {e}")))?;
+    let source = SourceFile::new(name.clone(), text)?;
+    let table: Table = toml::from_str(&source.text)
+        .map_err(|e| file_error(format!("invalid TOML: {}", e.message())))?;
+    let sources = Sources {
+        files: vec![source],
+        sets: Vec::new(),
+    };
+    Ok((deserialize(table, &sources)?, sources))
+}
+
 /// Rewrites serde's messages into "expected …, found …" form.
 fn explain(message: &str, path: &mut Vec<String>) -> String {
     let message = message.trim();

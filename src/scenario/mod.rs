@@ -18,7 +18,7 @@ pub mod raw;
 use std::path::{Path, PathBuf};
 
 pub use error::{Location, ScenarioError, SourceFile, Sources};
-pub use load::{Override, Template, deserialize};
+pub use load::{Override, Template, deserialize, read_toml_file};
 
 use crate::engine::Model;
 use crate::observe::ObservationSpec;

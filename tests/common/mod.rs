@@ -66,3 +66,30 @@ pub fn value(
         })
         .map(|row| row.value)
 }
+
+/// The rows of a `fit.csv` in file order, each a map column → cell.
+pub fn fit_rows(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    r.records()
+        .map(|rec| {
+            header
+                .iter()
+                .cloned()
+                .zip(rec.unwrap().iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+/// The row of `fit.csv` for `series`, `place`, `sex`.
+pub fn fit_row<'a>(
+    rows: &'a [std::collections::BTreeMap<String, String>],
+    series: &str,
+    place: &str,
+    sex: &str,
+) -> &'a std::collections::BTreeMap<String, String> {
+    rows.iter()
+        .find(|r| r["series"] == series && r["place"] == place && r["sex"] == sex)
+        .unwrap_or_else(|| panic!("no row {series} {place} {sex} in {rows:?}"))
+}

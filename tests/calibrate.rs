@@ -166,7 +166,7 @@ fn posterior_is_identical_at_1_and_2_threads_and_after_kill_and_resume() {
         fs::read(two.join("history.csv")).unwrap().len()
     );
 
-    // Start, kill -9 as soon as the first checkpoint is written, then resume.
+    // Start, kill -9 once a checkpoint after generation 1 is written, then resume.
     let bin = assert_cmd::cargo::cargo_bin("diaspora");
     let mut child = std::process::Command::new(bin)
         .current_dir(common::root())
@@ -185,8 +185,14 @@ fn posterior_is_identical_at_1_and_2_threads_and_after_kill_and_resume() {
         ".{}.resume/checkpoint.json",
         resumed.file_name().unwrap().to_string_lossy()
     ));
+    // Killed once generation 1 is checkpointed, so that the resumed run must bring back an
+    // earlier population (generation 0) for posterior_all.csv.
+    let generation = || -> Option<u64> {
+        let json: serde_json::Value = serde_json::from_slice(&fs::read(&checkpoint).ok()?).ok()?;
+        json["population"]["generation"].as_u64()
+    };
     let start = Instant::now();
-    while !checkpoint.exists() && start.elapsed() < Duration::from_secs(120) {
+    while generation().is_none_or(|g| g < 1) && start.elapsed() < Duration::from_secs(120) {
         std::thread::sleep(Duration::from_millis(5));
     }
     child.kill().unwrap();
@@ -208,6 +214,32 @@ fn posterior_is_identical_at_1_and_2_threads_and_after_kill_and_resume() {
         posterior(&one) == posterior(&resumed),
         "posterior.csv differs after kill and --resume"
     );
+    // posterior_all.csv: every generation, the last one being posterior.csv; the generations
+    // before the kill come back from the checkpoint.
+    let all = |d: &Path| fs::read_to_string(d.join("posterior_all.csv")).unwrap();
+    assert!(
+        all(&one) == all(&resumed),
+        "posterior_all.csv differs after kill and --resume"
+    );
+    let text = all(&one);
+    let last = String::from_utf8(posterior(&one)).unwrap();
+    let (header, rows) = last.split_once('\n').unwrap();
+    assert!(text.starts_with(header) && text.ends_with(rows));
+    let generations: Vec<u32> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    let final_generation: u32 = rows[..rows.find(',').unwrap()].parse().unwrap();
+    assert!(final_generation >= 2, "several generations ran");
+    for g in 0..=final_generation {
+        assert_eq!(
+            generations.iter().filter(|&&x| x == g).count(),
+            60,
+            "generation {g}: one row per particle"
+        );
+    }
+    assert!(generations.is_sorted() && generations.len() == 60 * (final_generation as usize + 1));
     assert!(
         killed_before_the_end,
         "the run finished before it could be killed; the test proved nothing"

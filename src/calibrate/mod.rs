@@ -220,6 +220,7 @@ pub fn calibrate(
                 seed: settings.seed,
                 population,
                 history: vec![stats],
+                earlier: Vec::new(),
                 simulations,
                 wall_seconds: session.elapsed().as_secs_f64(),
                 stopped: None,
@@ -263,7 +264,8 @@ pub fn calibrate(
             Ok((population, stats)) => {
                 progress.generation_done(&stats);
                 state.simulations += stats.simulations;
-                state.population = population;
+                let previous = std::mem::replace(&mut state.population, population);
+                state.earlier.push(previous);
                 state.history.push(stats);
             }
             Err(e) => {

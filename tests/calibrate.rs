@@ -134,10 +134,28 @@ fn recovers_known_parameters_from_model_data() {
     assert!(
         svg.contains("Marginal posteriors against their priors") && svg.contains("exit.base_rate")
     );
+    // The corner plot and the trajectory over generations, from the same folder; the
+    // predictive run's figures say what they are and how many draws made them.
+    let corner = fs::read_to_string(out.join("figures/posterior-corner.svg")).unwrap();
+    assert!(corner.contains("aria-label=\"1. exit.base_rate ~ "));
+    let history = fs::read_to_string(out.join("figures/calibration-history.svg")).unwrap();
+    assert!(history.contains("aria-label=\"Effective sample size (dashed: particles)\""));
+    let figure1 =
+        fs::read_to_string(out.join("figures/figure1-arrivals-applications.svg")).unwrap();
+    let draws = fs::read_to_string(out.join("predictive/draws.csv"))
+        .unwrap()
+        .lines()
+        .count()
+        - 1;
     assert!(
-        out.join("figures/figure1-arrivals-applications.svg")
-            .exists()
+        figure1.contains(&format!(
+            "aria-label=\"posterior predictive: {draws} draws from "
+        )),
+        "figure 1 names the posterior-predictive run"
     );
+    assert!(figure1.contains(&format!(
+        "posterior predictive ({draws} draws): median, 90% band"
+    )));
 }
 
 const SHORT: [(&str, &str); 2] = [

@@ -259,3 +259,90 @@ fn a_masked_observation_is_an_interval_from_one_to_five() {
     );
     assert_eq!(at(x5) + at(x12), 0, "masked values are not points");
 }
+
+mod common;
+
+fn diaspora() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("diaspora").unwrap();
+    c.current_dir(common::root()).env_remove("RUST_BACKTRACE");
+    c
+}
+
+/// The one line of a refusal (exit 2).
+fn refusal(cmd: &mut assert_cmd::Command) -> String {
+    let a = cmd.assert().code(2);
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
+/// The outlined circles of `colour` (`#RRGGBB`) in an SVG.
+fn rings(svg: &str, colour: &str) -> usize {
+    let doc = roxmltree::Document::parse(svg).unwrap();
+    doc.descendants()
+        .filter(|n| {
+            n.tag_name().name() == "circle"
+                && n.attribute("fill") == Some("none")
+                && n.attribute("stroke") == Some(colour)
+        })
+        .count()
+}
+
+#[test]
+fn a_sweep_folder_plots_an_output_against_each_parameter_with_the_best_points_ringed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = tmp.path().join("sweep");
+    for args in [
+        vec!["sweep", "plan", "tests/fixtures/sweeps/small.toml", "--out"],
+        vec!["sweep", "run", "--all"],
+        vec!["sweep", "merge"],
+    ] {
+        diaspora().args(args).arg(&sweep).assert().success();
+    }
+    diaspora()
+        .arg("plot")
+        .arg(&sweep)
+        .args(["--format", "svg"])
+        .assert()
+        .success();
+    let figures = sweep.join("figures");
+    let names: Vec<String> = std::fs::read_dir(&figures)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["sweep.svg"], "not analysed: no sensitivity figure");
+    let text = std::fs::read_to_string(figures.join("sweep.svg")).unwrap();
+    for path in [
+        "exit.base_rate.value",
+        "hosts.GBR.recognition",
+        "events.covid_border_closure.enabled",
+    ] {
+        assert_eq!(label_centres(&text, path).len(), 1, "panel {path}");
+    }
+    assert_eq!(
+        label_centres(&text, "distance against each swept parameter").len(),
+        1
+    );
+    // The five best of six points × 2 replicates, ringed in each of the 3 panels, and the
+    // legend's ring; their ranks beside them.
+    assert_eq!(rings(&text, "#C81E28"), 5 * 2 * 3 + 1);
+    for rank in ["#1", "#5"] {
+        assert_eq!(label_centres(&text, rank).len(), 2 * 3, "rank {rank}");
+    }
+    assert!(label_centres(&text, "#6").is_empty());
+    let e = refusal(
+        diaspora()
+            .arg("plot")
+            .arg(&sweep)
+            .args(["--output", "nonsense"]),
+    );
+    assert!(
+        e.contains("--output: expected one of distance, found `nonsense`"),
+        "{e}"
+    );
+    let e = refusal(
+        diaspora()
+            .arg("plot")
+            .arg(&sweep)
+            .args(["--log", "--linear"]),
+    );
+    assert!(e.contains("cannot be used with"), "{e}");
+}

@@ -231,7 +231,13 @@ fn sweep_figure(
     for row in &plan.rows {
         let mut x = Vec::with_capacity(row.cells.len());
         for (cell, path) in row.cells.iter().zip(&plan.parameters) {
-            x.push(cell.parse::<f64>().map_err(|_| {
+            // A switch is drawn at 0 (false) and 1 (true).
+            let number = match cell.as_str() {
+                "true" => Ok(1.0),
+                "false" => Ok(0.0),
+                _ => cell.parse::<f64>(),
+            };
+            x.push(number.map_err(|_| {
                 CliError::Input(format!(
                     "{}: row {}: {path}: expected a number to draw, found \"{cell}\"",
                     sweep.dir.join("plan.csv").display(),

@@ -168,24 +168,32 @@ pub fn draw<DB: DrawingBackend>(
         let label = Pos::new(HPos::Left, VPos::Bottom);
         chart
             .draw_series(ringed.iter().map(|&(r, p)| {
-                Text::new(format!("{}", r + 1), p, font(24).color(&RING).pos(label))
+                Text::new(format!("#{}", r + 1), p, font(24).color(&RING).pos(label))
             }))
             .map_err(|x| x.to_string())?;
     }
+    let best = if data.best.is_empty() {
+        (
+            Swatch::Text,
+            "no run has a fit distance (no observed data to compare): no best points".into(),
+        )
+    } else {
+        (
+            Swatch::Hollow(RING),
+            format!(
+                "the {} points of lowest mean distance, numbered by rank",
+                data.best.len()
+            ),
+        )
+    };
     footer(
         &foot,
         &[
             (
                 Swatch::Points(RUN),
-                "one run (replicates of a point share x)".into(),
+                "one run (replicates of a point share x; a switch: 0 false, 1 true)".into(),
             ),
-            (
-                Swatch::Hollow(RING),
-                format!(
-                    "the {} points of lowest mean distance, numbered by rank",
-                    data.best.len()
-                ),
-            ),
+            best,
         ],
     )
 }

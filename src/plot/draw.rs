@@ -538,10 +538,7 @@ fn any_masked<'a>(lines: impl IntoIterator<Item = &'a Line>, years: (i32, i32)) 
 
 /// The legend entry of masked observations.
 fn masked_legend(colour: RGBColor) -> (Swatch, String) {
-    (
-        Swatch::Interval(colour),
-        "masked by UNHCR: each published 5 is 1 to 5".to_string(),
-    )
+    (Swatch::Interval(colour), "masked: 1–5 per cell".to_string())
 }
 
 /// How a band is described: a run's replicates, or draws from a posterior.
@@ -727,7 +724,7 @@ pub fn hosts<DB: DrawingBackend>(data: &PlotData, root: &Area<DB>) -> Result<(),
         &data.run_label,
     )?;
     let h = area.dim_in_pixel().1;
-    let (body, foot) = area.split_vertically(h - 80);
+    let (body, foot) = area.split_vertically(h - 130);
     let n = data.hosts.hosts.len();
     if n == 0 {
         return footer(
@@ -776,17 +773,19 @@ pub fn hosts<DB: DrawingBackend>(data: &PlotData, root: &Area<DB>) -> Result<(),
         .hosts
         .iter()
         .flat_map(|(_, r, a)| std::iter::once(r).chain(a));
-    if any_masked(lines, data.years) {
-        items.push(masked_legend(BLACK));
-    }
-    items.push((
+    let mut second = vec![(
         Swatch::Text,
         match data.predictive_draws {
             None => "lines: simulated median; bands: 90% of replicates".to_string(),
             Some(d) => format!("lines: median; bands: 90% of {d} posterior-predictive draws"),
         },
-    ));
-    footer(&foot, &items)
+    )];
+    if any_masked(lines, data.years) {
+        second.insert(0, masked_legend(BLACK));
+    }
+    let rows = foot.split_evenly((2, 1));
+    footer(&rows[0], &items)?;
+    footer(&rows[1], &second)
 }
 
 /// `DEU — Germany`, without the name's parenthesis, or the id alone, if the panel is too narrow.

@@ -111,7 +111,7 @@ impl Figure {
         match self {
             Figure::Arrivals => (2000, 1250),
             Figure::Heatmap => (2600, 1400),
-            Figure::Hosts => (2400, 1700),
+            Figure::Hosts => (2400, 2400),
             Figure::Unobservables => (2700, 1000),
         }
     }

@@ -111,11 +111,11 @@ impl Scale {
         }
     }
 
-    /// Words added to the axis's description: "" or " (log scale)".
+    /// Words added to the axis's description: "" or " (log)".
     pub fn note(self) -> &'static str {
         match self {
             Scale::Linear => "",
-            Scale::Log1p => " (log scale)",
+            Scale::Log1p => " (log)",
         }
     }
 }

@@ -7,9 +7,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::draw::{PANEL, Swatch, XAxis, footer, header_height, thousands, value_axes};
+use super::draw::{PANEL, Swatch, XAxis, footer, header_height, value_axes};
 use super::font::font;
 use super::scale::{Choice, SPAN, Scale};
+use super::sensitivity::short;
 
 /// File stem of the figure.
 pub const STEM: &str = "sweep";
@@ -130,13 +131,7 @@ pub fn draw<DB: DrawingBackend>(
             .map(to_x)
             .fold(f64::NEG_INFINITY, f64::max);
         let pad = if hi > lo { (hi - lo) * 0.05 } else { 0.5 };
-        let format = |v: &f64| {
-            if log {
-                format!("{:.2e}", 10f64.powf(*v))
-            } else {
-                thousands(*v)
-            }
-        };
+        let format = |v: &f64| short(if log { 10f64.powf(*v) } else { *v });
         let desc = if log { "value (log10 axis)" } else { "value" };
         let x = XAxis {
             range: lo - pad..hi + pad,

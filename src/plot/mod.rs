@@ -8,11 +8,15 @@
 //! | `figure3-main-hosts` | one panel per main host (largest observed stocks in the run's years): refugee stock and asylum applications, simulated band against observed |
 //! | `figure4-unobservables` | people hiding in transit places, repatriations, onward departures from the resettlement country, departures from hosts: simulated only; a panel only where the scenario has the places (and series) behind it |
 //! | `posterior-marginals` | a calibration's marginal posteriors (weighted histograms) against their priors |
+//! | `posterior-corner` | a calibration's final population, every pair of parameters ([`corner`]) |
+//! | `calibration-history` | tolerance, effective sample size and acceptance by generation ([`history`]) |
+//! | `sweep` | a merged sweep's distance (or kept output) against each parameter ([`sweep`]) |
 //! | `sensitivity-morris`, `sensitivity-sobol` | a sweep's sensitivity indices ([`sensitivity`]) |
 //! | `contrast` | a contrast's paired differences over time ([`contrast`]) |
 //!
-//! Text is drawn with a font embedded in the binary (module `font`); this module exists only with
-//! the `plot` feature.
+//! Charts over time choose a linear or logarithmic value axis per panel ([`scale`]); stocks and
+//! flows never share one. Text is drawn with a font embedded in the binary (module `font`), in
+//! SVG as the glyphs' outlines (module `svg`); this module exists only with the `plot` feature.
 
 pub mod contrast;
 pub mod corner;

@@ -134,10 +134,28 @@ fn recovers_known_parameters_from_model_data() {
     assert!(
         svg.contains("Marginal posteriors against their priors") && svg.contains("exit.base_rate")
     );
+    // The corner plot and the trajectory over generations, from the same folder; the
+    // predictive run's figures say what they are and how many draws made them.
+    let corner = fs::read_to_string(out.join("figures/posterior-corner.svg")).unwrap();
+    assert!(corner.contains("aria-label=\"1. exit.base_rate ~ "));
+    let history = fs::read_to_string(out.join("figures/calibration-history.svg")).unwrap();
+    assert!(history.contains("aria-label=\"Effective sample size (dashed: particles)\""));
+    let figure1 =
+        fs::read_to_string(out.join("figures/figure1-arrivals-applications.svg")).unwrap();
+    let draws = fs::read_to_string(out.join("predictive/draws.csv"))
+        .unwrap()
+        .lines()
+        .count()
+        - 1;
     assert!(
-        out.join("figures/figure1-arrivals-applications.svg")
-            .exists()
+        figure1.contains(&format!(
+            "aria-label=\"posterior predictive: {draws} draws from "
+        )),
+        "figure 1 names the posterior-predictive run"
     );
+    assert!(figure1.contains(&format!(
+        "posterior predictive ({draws} draws): median, 90% band"
+    )));
 }
 
 const SHORT: [(&str, &str); 2] = [
@@ -166,7 +184,7 @@ fn posterior_is_identical_at_1_and_2_threads_and_after_kill_and_resume() {
         fs::read(two.join("history.csv")).unwrap().len()
     );
 
-    // Start, kill -9 as soon as the first checkpoint is written, then resume.
+    // Start, kill -9 once a checkpoint after generation 1 is written, then resume.
     let bin = assert_cmd::cargo::cargo_bin("diaspora");
     let mut child = std::process::Command::new(bin)
         .current_dir(common::root())
@@ -185,8 +203,14 @@ fn posterior_is_identical_at_1_and_2_threads_and_after_kill_and_resume() {
         ".{}.resume/checkpoint.json",
         resumed.file_name().unwrap().to_string_lossy()
     ));
+    // Killed once generation 1 is checkpointed, so that the resumed run must bring back an
+    // earlier population (generation 0) for posterior_all.csv.
+    let generation = || -> Option<u64> {
+        let json: serde_json::Value = serde_json::from_slice(&fs::read(&checkpoint).ok()?).ok()?;
+        json["population"]["generation"].as_u64()
+    };
     let start = Instant::now();
-    while !checkpoint.exists() && start.elapsed() < Duration::from_secs(120) {
+    while generation().is_none_or(|g| g < 1) && start.elapsed() < Duration::from_secs(120) {
         std::thread::sleep(Duration::from_millis(5));
     }
     child.kill().unwrap();
@@ -208,6 +232,32 @@ fn posterior_is_identical_at_1_and_2_threads_and_after_kill_and_resume() {
         posterior(&one) == posterior(&resumed),
         "posterior.csv differs after kill and --resume"
     );
+    // posterior_all.csv: every generation, the last one being posterior.csv; the generations
+    // before the kill come back from the checkpoint.
+    let all = |d: &Path| fs::read_to_string(d.join("posterior_all.csv")).unwrap();
+    assert!(
+        all(&one) == all(&resumed),
+        "posterior_all.csv differs after kill and --resume"
+    );
+    let text = all(&one);
+    let last = String::from_utf8(posterior(&one)).unwrap();
+    let (header, rows) = last.split_once('\n').unwrap();
+    assert!(text.starts_with(header) && text.ends_with(rows));
+    let generations: Vec<u32> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    let final_generation: u32 = rows[..rows.find(',').unwrap()].parse().unwrap();
+    assert!(final_generation >= 2, "several generations ran");
+    for g in 0..=final_generation {
+        assert_eq!(
+            generations.iter().filter(|&&x| x == g).count(),
+            60,
+            "generation {g}: one row per particle"
+        );
+    }
+    assert!(generations.is_sorted() && generations.len() == 60 * (final_generation as usize + 1));
     assert!(
         killed_before_the_end,
         "the run finished before it could be killed; the test proved nothing"

@@ -29,6 +29,9 @@ pub struct Checkpoint {
     pub population: Population,
     /// One entry per complete generation.
     pub history: Vec<GenerationStats>,
+    /// Every complete population before the latest, generation 0 first (`posterior_all.csv`).
+    #[serde(default)]
+    pub earlier: Vec<Population>,
     /// Simulations run, all generations (including incomplete ones).
     pub simulations: u64,
     /// Wall-clock seconds spent, all sessions.
@@ -41,7 +44,7 @@ pub struct Checkpoint {
 }
 
 /// Format of checkpoints written by this version.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// Name of the checkpoint file.
 pub const FILE: &str = "checkpoint.json";
@@ -175,6 +178,20 @@ fn check(state: &Checkpoint, problem: &Problem) -> Result<(), String> {
             "history has {} entries, expected one for each of generations 0 to {}",
             state.history.len(),
             pop.generation
+        ));
+    }
+    if state.earlier.len() != pop.generation as usize
+        || state
+            .earlier
+            .iter()
+            .enumerate()
+            .any(|(g, p)| p.generation as usize != g || p.particles.len() != settings.particles)
+    {
+        return Err(format!(
+            "{} earlier populations, expected one of {} particles for each of generations 0 to {}",
+            state.earlier.len(),
+            settings.particles,
+            pop.generation.saturating_sub(1)
         ));
     }
     Ok(())

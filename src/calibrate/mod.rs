@@ -238,6 +238,7 @@ pub fn run(
                 seed: settings.seed,
                 population,
                 history: vec![stats],
+                earlier: Vec::new(),
                 simulations,
                 wall_seconds: session.elapsed().as_secs_f64(),
                 stopped: None,
@@ -281,7 +282,8 @@ pub fn run(
             Ok((population, stats)) => {
                 progress.generation_done(&stats);
                 state.simulations += stats.simulations;
-                state.population = population;
+                let previous = std::mem::replace(&mut state.population, population);
+                state.earlier.push(previous);
                 state.history.push(stats);
             }
             Err(e) => {

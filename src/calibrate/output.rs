@@ -4,6 +4,7 @@
 //! | file | contents |
 //! |---|---|
 //! | `posterior.csv` | the final population: `generation, particle, weight, distance`, then one column per parameter path |
+//! | `posterior_all.csv` | every generation's population, generation 0 (the prior sample) first: the columns of `posterior.csv` |
 //! | `history.csv` | per generation: `generation, tolerance, acceptance_rate, ess, proposals, simulations, wall_seconds, simulation_seconds, algorithm_seconds` |
 //! | `priors.csv` | the priors: `parameter, dist, min, max, mean, sd, alpha, beta` |
 //! | `posterior_summary.csv` | per parameter: prior, weighted `mean, sd, p05, p50, p95`, and the prior's `p05, p50, p95` |
@@ -21,7 +22,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::holdout::{self, Score};
-use super::smc::{Particle, weighted_quantile};
+use super::smc::{Particle, Population, weighted_quantile};
 use super::{CalibrationError, Checkpoint, Problem, checkpoint};
 use crate::engine::rng::{from_key, mix_key};
 use crate::engine::{RunStats, Simulation};
@@ -38,23 +39,37 @@ fn io(e: FolderError) -> CalibrationError {
     CalibrationError::Io(e.to_string())
 }
 
-/// `posterior.csv`.
+/// `posterior.csv`: the final population.
 pub fn posterior_csv(problem: &Problem, state: &Checkpoint) -> Vec<u8> {
+    populations_csv(problem, [&state.population])
+}
+
+/// `posterior_all.csv`: every generation's population, in the columns of `posterior.csv`.
+pub fn posterior_all_csv(problem: &Problem, state: &Checkpoint) -> Vec<u8> {
+    populations_csv(problem, state.earlier.iter().chain([&state.population]))
+}
+
+fn populations_csv<'a>(
+    problem: &Problem,
+    populations: impl IntoIterator<Item = &'a Population>,
+) -> Vec<u8> {
     let mut out = String::from("generation,particle,weight,distance");
     for name in problem.space.names() {
         let _ = write!(out, ",{name}");
     }
     out.push('\n');
-    for (i, p) in state.population.particles.iter().enumerate() {
-        let _ = write!(out, "{},{i},", state.population.generation);
-        fmt_value(&mut out, p.weight);
-        out.push(',');
-        fmt_value(&mut out, p.distance);
-        for &v in &p.theta {
+    for g in populations {
+        for (i, p) in g.particles.iter().enumerate() {
+            let _ = write!(out, "{},{i},", g.generation);
+            fmt_value(&mut out, p.weight);
             out.push(',');
-            fmt_value(&mut out, v);
+            fmt_value(&mut out, p.distance);
+            for &v in &p.theta {
+                out.push(',');
+                fmt_value(&mut out, v);
+            }
+            out.push('\n');
         }
-        out.push('\n');
     }
     out.into_bytes()
 }
@@ -305,6 +320,7 @@ pub fn write_outputs(
     let mut stage = target.stage().map_err(io)?;
     for (name, bytes) in [
         ("posterior.csv", posterior_csv(problem, state)),
+        ("posterior_all.csv", posterior_all_csv(problem, state)),
         ("history.csv", history_csv(state)),
         ("posterior_summary.csv", summary_of_parameters_csv(&summary)),
         ("priors.csv", priors_csv(problem)),

@@ -1,7 +1,10 @@
 //! `diaspora plot`: a run's figures from its output files (`series.csv`, `scenario.toml`,
 //! `manifest.toml`) and the observed record, written to `RUN_DIR/figures/` by default. Given a
 //! calibration's folder (it holds `posterior.csv`), it draws the marginal posteriors against
-//! their priors, and the figures of its posterior-predictive run.
+//! their priors, the corner plot, the trajectory over generations and the figures of its
+//! posterior-predictive run; given a merged sweep, an output against each parameter (and the
+//! sensitivity indices once analysed). Every input is checked before anything is drawn, and
+//! every figure drawn before any is written.
 
 use std::path::PathBuf;
 
@@ -23,6 +26,30 @@ pub struct PlotArgs {
     /// Folder for the figures (default: RUN_DIR/figures).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Logarithmic value axes on every chart over time (log10 of 1 + value, so zero stays at
+    /// the foot of the axis). Default: logarithmic only where a panel's values span more than
+    /// two orders of magnitude.
+    #[arg(long, conflicts_with = "linear")]
+    log: bool,
+    /// Linear value axes on every chart.
+    #[arg(long)]
+    linear: bool,
+    /// For a sweep folder: the output drawn against each parameter: `distance`, or a `keep`
+    /// entry of the design (an entry kept per year as `NAME [YEAR]`).
+    #[arg(long, value_name = "NAME", default_value = diaspora::sweep::results::DISTANCE)]
+    output: String,
+}
+
+#[cfg(feature = "plot")]
+impl PlotArgs {
+    fn y_scale(&self) -> diaspora::plot::scale::Choice {
+        use diaspora::plot::scale::Choice;
+        match (self.log, self.linear) {
+            (true, _) => Choice::Log,
+            (_, true) => Choice::Linear,
+            _ => Choice::Auto,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -43,14 +70,14 @@ impl From<ImageFormat> for diaspora::plot::Format {
 
 #[cfg(feature = "plot")]
 pub fn plot(mut args: PlotArgs) -> Result<(), CliError> {
-    use diaspora::plot::{self, posterior::Marginals};
+    use diaspora::plot::{self, history::History, posterior::Marginals};
 
     let folder = &args.run_dir;
     if folder.join("contrast.csv").exists() {
         return plot_contrast(&args);
     }
     if folder.join("plan.csv").exists() {
-        return plot_sensitivity(&args);
+        return plot_sweep(&args);
     }
     if !folder.join("posterior.csv").exists() {
         return plot_run(args);
@@ -59,9 +86,32 @@ pub fn plot(mut args: PlotArgs) -> Result<(), CliError> {
     let _lock = lock_for_figures(&args)?;
     diaspora::output::folder::verify(&args.run_dir, diaspora::calibrate::output::MANIFEST)?;
     let marginals = Marginals::read(&args.run_dir).map_err(CliError::Input)?;
-    let bytes = plot::render_marginals(&marginals, args.format.into())
-        .map_err(|e| CliError::Failure(e.into()))?;
-    let dir = write_figure(&args, plot::posterior::STEM, &bytes)?;
+    let history = History::read(
+        &args.run_dir,
+        marginals.label.clone(),
+        marginals.marginals.first().map_or(0, |m| m.posterior.len()),
+    )
+    .map_err(CliError::Input)?;
+    let format = args.format.into();
+    let failed = |e: plot::PlotError| CliError::Failure(e.into());
+    let figures = [
+        (
+            plot::posterior::STEM,
+            plot::render_marginals(&marginals, format).map_err(failed)?,
+        ),
+        (
+            plot::corner::STEM,
+            plot::render_corner(&marginals, format).map_err(failed)?,
+        ),
+        (
+            plot::history::STEM,
+            plot::render_history(&history, format).map_err(failed)?,
+        ),
+    ];
+    let mut dir = PathBuf::new();
+    for (stem, bytes) in &figures {
+        dir = write_figure(&args, stem, bytes)?;
+    }
     let predictive = args.run_dir.join("predictive");
     if predictive.join("series.csv").exists() {
         args.run_dir = predictive;
@@ -115,34 +165,108 @@ fn plot_contrast(args: &PlotArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The figure of an analysed sweep folder: μ* against σ (Morris) or the Sobol bars.
+/// The figures of a merged sweep folder: the chosen output against each parameter, and once
+/// `diaspora sensitivity` has run, μ* against σ (Morris) or the Sobol bars.
 #[cfg(feature = "plot")]
-fn plot_sensitivity(args: &PlotArgs) -> Result<(), CliError> {
+fn plot_sweep(args: &PlotArgs) -> Result<(), CliError> {
     use diaspora::plot::{self, sensitivity::Sensitivity};
     use diaspora::sensitivity::table;
     let _lock = lock_for_figures(args)?;
+    let sweep = diaspora::sweep::SweepDir::open(&args.run_dir)?;
+    let mut data = sweep_figure(&sweep, &args.output)?;
+    data.y_scale = args.y_scale();
     let csv = args.run_dir.join(table::CSV);
-    if !csv.exists() {
-        return Err(CliError::Input(format!(
-            "{}: a sweep folder without sensitivity.csv: run `diaspora sensitivity {}` first \
-             (figures of a sweep are drawn from its Morris or Sobol analysis)",
-            args.run_dir.display(),
-            args.run_dir.display()
-        )));
+    let sensitivity = if csv.exists() {
+        diaspora::output::folder::verify(&args.run_dir, table::RECORD)?;
+        let rows = table::read(&csv).map_err(|e| CliError::Input(e.to_string()))?;
+        let data = Sensitivity::new(format!("sweep {}", args.run_dir.display()), &rows);
+        if data.is_empty() {
+            return Err(CliError::Input(format!(
+                "{}: no indices to draw",
+                csv.display()
+            )));
+        }
+        Some(data)
+    } else {
+        None
+    };
+    let format = args.format.into();
+    let failed = |e: plot::PlotError| CliError::Failure(e.into());
+    let mut figures = vec![(
+        plot::sweep::STEM,
+        plot::render_sweep(&data, format).map_err(failed)?,
+    )];
+    if let Some(s) = &sensitivity {
+        figures.push((
+            s.stem(),
+            plot::render_sensitivity(s, format).map_err(failed)?,
+        ));
     }
-    diaspora::output::folder::verify(&args.run_dir, table::RECORD)?;
-    let rows = table::read(&csv).map_err(|e| CliError::Input(e.to_string()))?;
-    let data = Sensitivity::new(format!("sweep {}", args.run_dir.display()), &rows);
-    if data.is_empty() {
-        return Err(CliError::Input(format!(
-            "{}: no indices to draw",
-            csv.display()
-        )));
+    for (stem, bytes) in &figures {
+        write_figure(args, stem, bytes)?;
     }
-    let bytes = plot::render_sensitivity(&data, args.format.into())
-        .map_err(|e| CliError::Failure(e.into()))?;
-    write_figure(args, data.stem(), &bytes)?;
     Ok(())
+}
+
+/// The runs of a merged sweep with their parameter values and the output `name`.
+#[cfg(feature = "plot")]
+fn sweep_figure(
+    sweep: &diaspora::sweep::SweepDir,
+    name: &str,
+) -> Result<diaspora::plot::sweep::SweepFigure, CliError> {
+    use diaspora::plot::sweep::{Run, SweepFigure};
+    use diaspora::sweep::results::{self, DISTANCE};
+    let runs = results::read(sweep)?;
+    let position = |wanted: &str| runs.outputs.iter().position(|o| o.to_string() == wanted);
+    let Some(shown) = position(name) else {
+        let known: Vec<String> = runs.outputs.iter().map(|o| o.to_string()).collect();
+        return Err(CliError::Input(format!(
+            "--output: expected one of {}, found `{name}`",
+            known.join(", ")
+        )));
+    };
+    let distance = position(DISTANCE).map(|i| &runs.values[i]);
+    let plan = &sweep.plan;
+    let mut out = Vec::with_capacity(plan.rows.len());
+    for row in &plan.rows {
+        let mut x = Vec::with_capacity(row.cells.len());
+        for (cell, path) in row.cells.iter().zip(&plan.parameters) {
+            // A switch is drawn at 0 (false) and 1 (true).
+            let number = match cell.as_str() {
+                "true" => Ok(1.0),
+                "false" => Ok(0.0),
+                _ => cell.parse::<f64>(),
+            };
+            x.push(number.map_err(|_| {
+                CliError::Input(format!(
+                    "{}: row {}: {path}: expected a number to draw, found \"{cell}\"",
+                    sweep.dir.join("plan.csv").display(),
+                    row.row
+                ))
+            })?);
+        }
+        out.push(Run {
+            point: row.point,
+            x,
+            y: runs.values[shown][row.row],
+            distance: distance.and_then(|d| d[row.row]),
+        });
+    }
+    let m = &sweep.manifest;
+    let label = format!(
+        "sweep {} ({}, {} points × {} replicate(s), seed {})",
+        sweep.dir.display(),
+        m.method,
+        m.points,
+        m.replicates,
+        m.seed
+    );
+    Ok(SweepFigure::new(
+        label,
+        runs.outputs[shown].to_string(),
+        plan.parameters.clone(),
+        out,
+    ))
 }
 
 /// The figures of a run directory.
@@ -165,14 +289,23 @@ fn plot_run(args: PlotArgs) -> Result<(), CliError> {
         .iter()
         .map(|(id, p)| (id.clone(), p.name.clone()))
         .collect();
+    let what = match &run.info.posterior {
+        None => format!(
+            "scenario {}, seed {}, {} replicate(s)",
+            run.info.scenario, run.info.seed, run.info.replicates
+        ),
+        Some(p) => format!(
+            "posterior predictive: {} draws from {} ({} replicate(s); scenario {}, seed {})",
+            p.draws, p.calibration, run.info.replicates, run.info.scenario, run.info.seed
+        ),
+    };
     let label = format!(
-        "scenario {}, seed {}, {} replicate(s); observed: {} (origin {origin})",
-        run.info.scenario,
-        run.info.seed,
-        run.info.replicates,
+        "{what}; observed: {} (origin {origin})",
         plot::sources_label(&run.sources(&args.observed))
     );
-    let data = PlotData::new(label, names, &run.scenario.observation, &reps, &obs);
+    let mut data = PlotData::new(label, names, &run.scenario.observation, &reps, &obs);
+    data.predictive_draws = run.info.posterior.as_ref().map(|p| p.draws);
+    data.y_scale = args.y_scale();
     let dir = args.out.unwrap_or_else(|| run.dir.join("figures"));
     create_out(&dir)?;
     let figures =

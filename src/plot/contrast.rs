@@ -12,6 +12,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::draw::header_height;
 use super::font::font;
 use super::sensitivity::short;
 use crate::contrast::EVERY_PLACE;
@@ -23,7 +24,6 @@ pub const STEM: &str = "contrast";
 
 const MAX_PANELS: usize = 6;
 const COLUMNS: usize = 2;
-const HEADER: u32 = 140;
 const BAND: RGBColor = RGBColor(31, 102, 170);
 const GRID: RGBColor = RGBColor(225, 225, 225);
 
@@ -81,7 +81,7 @@ impl ContrastFigure {
     /// Size in pixels.
     pub fn size(&self) -> (u32, u32) {
         let rows = self.panels.len().div_ceil(COLUMNS).max(1) as u32;
-        (2600, HEADER + 760 * rows)
+        (2600, header_height(2600, &self.label) + 760 * rows)
     }
 }
 
@@ -91,14 +91,13 @@ pub fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
 ) -> Result<(), String> {
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-    super::draw::header(
+    let body = super::draw::header(
         root,
         "Paired difference B − A by year: median and 90% band across replicates",
         &data.label,
     )?;
     let centre = root.dim_in_pixel().0 as i32 / 2;
     let top = Pos::new(HPos::Center, VPos::Top);
-    let body = root.split_vertically(HEADER).1;
     if data.panels.is_empty() {
         body.draw_text("the runs do not differ", &font(40).pos(top), (centre, 200))
             .map_err(e)?;

@@ -9,8 +9,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::compare::Band;
 use crate::observe::{Count, Layout, ObservationSpec, Row, Sex};
-use crate::observed::{Observed, Point};
+use crate::observed::{Measure, Observed, Point};
 use crate::output::quantile;
+use crate::plot::scale::Choice;
 
 /// Seed Figure 2's threshold: a host is dark if its stock exceeded this in at least one year.
 pub const SUSTAINED: f64 = 25.0;
@@ -28,8 +29,25 @@ pub const MAX_HEAT_ROWS: usize = 25;
 /// A simulated band per year.
 pub type Bands = BTreeMap<i32, Band>;
 
-/// Observed values per year.
-pub type Points = BTreeMap<i32, f64>;
+/// Observed values per year, each with its count of masked cells (a published 5 that means
+/// 1 to 5): drawn as the interval `[lower, value]`, as `compare` reads it.
+pub type Points = BTreeMap<i32, Point>;
+
+/// The y axis's description of a series of `measure`: stocks and flows are never on one axis.
+pub fn unit(measure: Measure) -> &'static str {
+    match measure {
+        Measure::Stock => "people at year end",
+        Measure::Flow => "people per year",
+    }
+}
+
+fn measure(count: Count) -> Measure {
+    if count.is_stock() {
+        Measure::Stock
+    } else {
+        Measure::Flow
+    }
+}
 
 /// The rows of `series.csv` (sex `total`), indexed for sums over places.
 pub struct Replicates {
@@ -128,10 +146,6 @@ pub fn observed_sum(
     out
 }
 
-fn values(points: BTreeMap<i32, Point>) -> Points {
-    points.into_iter().map(|(y, p)| (y, p.value)).collect()
-}
-
 /// The names of the declared series the figures need.
 #[derive(Clone, Debug, Default)]
 pub struct Names {
@@ -184,10 +198,12 @@ impl Names {
 }
 
 /// One simulated quantity with its observed twin.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Line {
     /// Legend label.
     pub label: String,
+    /// Stock or flow, from the series' declared count: decides the axis it is drawn on.
+    pub measure: Measure,
     /// Simulated median and band.
     pub sim: Bands,
     /// Observed points.
@@ -244,8 +260,8 @@ pub struct HeatmapFigure {
 /// Figure 3: one panel per main host.
 #[derive(Clone, Debug)]
 pub struct HostsFigure {
-    /// (place, refugee stock, applications).
-    pub hosts: Vec<(String, Line, Line)>,
+    /// (place, refugee stock, applications if the scenario declares them).
+    pub hosts: Vec<(String, Line, Option<Line>)>,
 }
 
 /// One unobservable: its total, and the median of each place.
@@ -253,8 +269,8 @@ pub struct HostsFigure {
 pub struct Unobservable {
     /// Panel title.
     pub title: String,
-    /// Y-axis unit.
-    pub unit: String,
+    /// Stock (hiding at year end) or flow (the others, per year).
+    pub measure: Measure,
     /// Total over places.
     pub total: Bands,
     /// Median per place, for the places with the most in total (at most [`MAX_PLACES`]).
@@ -277,6 +293,11 @@ pub struct PlotData {
     pub run_label: String,
     /// Replicates in the run.
     pub replicates: usize,
+    /// Posterior-predictive runs: the number of parameter sets drawn from the posterior (each
+    /// replicate simulates one), `None` for a run at fixed parameters.
+    pub predictive_draws: Option<u32>,
+    /// Linear or logarithmic y axes of the time charts (automatic: per panel).
+    pub y_scale: Choice,
     /// Place names by id (for panel captions).
     pub place_names: BTreeMap<String, String>,
     /// First and last simulated year.
@@ -309,6 +330,8 @@ impl PlotData {
         PlotData {
             run_label,
             replicates: reps.count,
+            predictive_draws: None,
+            y_scale: Choice::Auto,
             place_names,
             years,
             arrivals: arrivals(&names, reps, obs),
@@ -325,8 +348,9 @@ fn arrivals(names: &Names, reps: &Replicates, obs: &Observed) -> ArrivalsFigure 
         let p = std::slice::from_ref(place);
         lines.push(Line {
             label: format!("arrivals in {place} ({series})"),
+            measure: measure(Count::Arrivals),
             sim: reps.band(&[series], Some(p)),
-            obs: values(observed_sum(obs, &[series], Some(p))),
+            obs: observed_sum(obs, &[series], Some(p)),
             obs_extra: None,
         });
     }
@@ -334,11 +358,12 @@ fn arrivals(names: &Names, reps: &Replicates, obs: &Observed) -> ArrivalsFigure 
         let hosts = reps.places(series);
         lines.push(Line {
             label: format!("asylum applications in {} modelled hosts", hosts.len()),
+            measure: measure(Count::Applications),
             sim: reps.band(&[series], Some(&hosts)),
-            obs: values(observed_sum(obs, &[series], Some(&hosts))),
+            obs: observed_sum(obs, &[series], Some(&hosts)),
             obs_extra: Some((
                 "observed, all reporting countries".to_string(),
-                values(observed_sum(obs, &[series], None)),
+                observed_sum(obs, &[series], None),
             )),
         });
     }
@@ -489,33 +514,31 @@ fn hosts(names: &Names, reps: &Replicates, obs: &Observed, years: (i32, i32)) ->
         yb.cmp(&ya).then(sb.total_cmp(&sa)).then(a.cmp(b))
     });
     hosts.truncate(MAX_MAIN_HOSTS);
-    let line = |series: &str, label: &str, place: &String| {
+    let line = |series: &str, count: Count, label: &str, place: &String| {
         let p = std::slice::from_ref(place);
         Line {
             label: label.to_string(),
+            measure: measure(count),
             sim: reps.band(&[series], Some(p)),
-            obs: values(observed_sum(obs, &[series], Some(p))),
+            obs: observed_sum(obs, &[series], Some(p)),
             obs_extra: None,
         }
     };
     let hosts = hosts
         .iter()
         .map(|h| {
-            let apps = applications.as_deref().map_or_else(Line::default, |a| {
-                line(a, "asylum applications per year", h)
-            });
-            (
-                h.clone(),
-                line(refugees, "refugees at 31 December", h),
-                apps,
-            )
+            let apps = applications
+                .as_deref()
+                .map(|a| line(a, Count::Applications, "asylum applications", h));
+            let stock = line(refugees, Count::Refugees, "refugees", h);
+            (h.clone(), stock, apps)
         })
         .collect();
     HostsFigure { hosts }
 }
 
 fn unobservables(names: &Names, reps: &Replicates) -> UnobservablesFigure {
-    let panel = |series: &str, title: &str, unit: &str| {
+    let panel = |series: &str, title: &str, measure: Measure| {
         let places = reps.places(series);
         if places.is_empty() {
             return None;
@@ -537,7 +560,7 @@ fn unobservables(names: &Names, reps: &Replicates) -> UnobservablesFigure {
         by_place.truncate(MAX_PLACES);
         Some(Unobservable {
             title: title.to_string(),
-            unit: unit.to_string(),
+            measure,
             total: reps.band(&[series], None),
             by_place,
         })
@@ -546,23 +569,23 @@ fn unobservables(names: &Names, reps: &Replicates) -> UnobservablesFigure {
         panel(
             "hidden_in_transit",
             "People hiding in transit places",
-            "persons at 31 December",
+            Measure::Stock,
         ),
         panel(
             "repatriations",
             "Repatriations to the origin",
-            "persons per year",
+            Measure::Flow,
         ),
     ];
     if names.has_resettlement {
         panels.push(panel(
             "onward_departures",
             "Onward departures from the resettlement country",
-            "persons per year",
+            Measure::Flow,
         ));
     }
     if let Some(series) = &names.host_departures {
-        panels.push(panel(series, "Departures from hosts", "persons per year"));
+        panels.push(panel(series, "Departures from hosts", Measure::Flow));
     }
     UnobservablesFigure {
         panels: panels.into_iter().flatten().collect(),

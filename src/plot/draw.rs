@@ -8,9 +8,13 @@ use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+
 use super::PlotData;
-use super::data::{HeatRow, Line, MAX_PLACES};
+use super::data::{Bands, HeatRow, Line, MAX_PLACES, Points, unit};
 use super::font::font;
+use super::scale::{Axis, Choice, Scale};
+use crate::observed::Measure;
 
 type Area<DB> = DrawingArea<DB, Shift>;
 
@@ -52,32 +56,45 @@ impl<T, E: std::fmt::Display> OrDraw<T> for Result<T, E> {
     }
 }
 
-/// Fills the area and writes the figure's title and, below it, the run it shows (wrapped to
-/// the figure's width); returns the area below them.
-fn titled<DB: DrawingBackend>(
-    area: &Area<DB>,
-    title: &str,
-    data: &PlotData,
-) -> Result<Area<DB>, String> {
-    use plotters::style::text_anchor::{HPos, Pos, VPos};
-    area.fill(&WHITE).d()?;
-    let width = area.dim_in_pixel().0;
-    let centre = width as i32 / 2;
-    let top = Pos::new(HPos::Center, VPos::Top);
-    area.draw_text(title, &font(TITLE).pos(top), (centre, 24))
-        .d()?;
+/// Where a figure's subtitle starts, and the height of each of its lines.
+const SUBTITLE_TOP: u32 = 24 + TITLE + 14;
+const SUBTITLE_LINE: u32 = SUBTITLE + 8;
+
+/// The subtitle cut into lines that fit a figure `width` pixels wide.
+fn subtitle_lines(width: u32, subtitle: &str) -> Vec<String> {
     let style = font(SUBTITLE);
     let room = width.saturating_sub(120);
-    let lines = wrap(&data.run_label, |s| {
-        area.estimate_text_size(s, &style)
-            .is_ok_and(|(w, _)| w <= room)
-    });
-    let mut y = 24 + TITLE as i32 + 14;
-    for line in &lines {
-        area.draw_text(line, &style.pos(top), (centre, y)).d()?;
-        y += SUBTITLE as i32 + 8;
+    wrap(subtitle, |s| {
+        style.font.box_size(s).is_ok_and(|(w, _)| w <= room)
+    })
+}
+
+/// The height of a figure's header ([`header`]): its title and its subtitle wrapped to `width`.
+pub fn header_height(width: u32, subtitle: &str) -> u32 {
+    SUBTITLE_TOP + SUBTITLE_LINE * subtitle_lines(width, subtitle).len() as u32 + 8
+}
+
+/// Clears `root` to white and writes a figure's title and, under it, its subtitle (the run or
+/// calibration it shows), centred and wrapped to the figure's width; returns the area below.
+pub fn header<DB: DrawingBackend>(
+    root: &Area<DB>,
+    title: &str,
+    subtitle: &str,
+) -> Result<Area<DB>, String> {
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
+    root.fill(&WHITE).d()?;
+    let width = root.dim_in_pixel().0;
+    let centre = width as i32 / 2;
+    let top = Pos::new(HPos::Center, VPos::Top);
+    root.draw_text(title, &font(TITLE).pos(top), (centre, 24))
+        .d()?;
+    let style = font(SUBTITLE);
+    let mut y = SUBTITLE_TOP as i32;
+    for line in subtitle_lines(width, subtitle) {
+        root.draw_text(&line, &style.pos(top), (centre, y)).d()?;
+        y += SUBTITLE_LINE as i32;
     }
-    Ok(area.split_vertically(y as u32 + 8).1)
+    Ok(root.split_vertically(header_height(width, subtitle)).1)
 }
 
 /// Wraps text that does not fit on one line: at each `; ` first, then greedily at spaces (a
@@ -109,7 +126,7 @@ fn wrap(text: &str, fits: impl Fn(&str) -> bool) -> Vec<String> {
 }
 
 /// `12,345`
-fn thousands(v: f64) -> String {
+pub(super) fn thousands(v: f64) -> String {
     if v.abs() < 1000.0 {
         let s = format!("{v:.1}");
         return s.trim_end_matches('0').trim_end_matches('.').to_string();
@@ -127,7 +144,7 @@ fn thousands(v: f64) -> String {
 
 /// What a legend entry shows.
 #[derive(Clone, Copy)]
-enum Swatch {
+pub(super) enum Swatch {
     /// A band with its median line.
     Band(RGBColor),
     /// A line.
@@ -136,6 +153,8 @@ enum Swatch {
     Points(RGBColor),
     /// Hollow points.
     Hollow(RGBColor),
+    /// The interval of a masked observation.
+    Interval(RGBColor),
     /// A filled cell.
     Cell(RGBColor),
     /// Text alone.
@@ -143,7 +162,10 @@ enum Swatch {
 }
 
 /// Draws a legend on one line at the bottom of `area`, starting at the left.
-fn footer<DB: DrawingBackend>(area: &Area<DB>, items: &[(Swatch, String)]) -> Result<(), String> {
+pub(super) fn footer<DB: DrawingBackend>(
+    area: &Area<DB>,
+    items: &[(Swatch, String)],
+) -> Result<(), String> {
     let (_, h) = area.dim_in_pixel();
     let y = h as i32 / 2;
     let mut x = 40;
@@ -196,6 +218,18 @@ fn draw_swatch<DB: DrawingBackend>(
         Swatch::Hollow(c) => area
             .draw(&Circle::new((x + 22, y), 8, c.stroke_width(3)))
             .d(),
+        Swatch::Interval(c) => {
+            let (x, top, bottom) = (x + 22, y - 13, y + 13);
+            let stem = vec![
+                (x - 9, bottom),
+                (x + 9, bottom),
+                (x, bottom),
+                (x, top),
+                (x - 9, top),
+                (x + 9, top),
+            ];
+            area.draw(&PathElement::new(stem, c.stroke_width(3))).d()
+        }
         Swatch::Cell(c) => {
             area.draw(&Rectangle::new(
                 [(x + 4, y - 14), (x + 40, y + 14)],
@@ -216,26 +250,46 @@ fn x_range(years: (i32, i32)) -> std::ops::Range<f64> {
     f64::from(years.0) - 0.5..f64::from(years.1) + 0.5
 }
 
-fn y_max(lines: &[&Line]) -> f64 {
-    let mut m: f64 = 0.0;
-    for l in lines {
-        m = l.sim.values().map(|b| b.p95.max(b.p50)).fold(m, f64::max);
-        m = l.obs.values().copied().fold(m, f64::max);
-        if let Some((_, extra)) = &l.obs_extra {
-            m = extra.values().copied().fold(m, f64::max);
-        }
-    }
-    if m > 0.0 { m * 1.08 } else { 1.0 }
+/// A chart over years (x) and values on a chosen axis (y).
+pub(super) type YearChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, ValueRange>>;
+
+/// A value [`Axis`] as plotters' coordinate: linear in axis coordinates, its ticks and light
+/// lines where the axis puts them.
+pub(super) struct ValueRange {
+    linear: RangedCoordf64,
+    axis: Axis,
 }
 
-/// Text sizes of one chart.
+impl Ranged for ValueRange {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.linear.map(value, limit)
+    }
+
+    fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            self.axis.minor.clone()
+        } else {
+            self.axis.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        0.0..self.axis.top
+    }
+}
+
+/// Text sizes of one chart, and whether its x axis is described (not above another chart).
 #[derive(Clone, Copy)]
-struct Sizes {
+pub(super) struct Sizes {
     caption: u32,
     label: u32,
     desc: u32,
     x_area: u32,
     y_area: u32,
+    year_desc: bool,
 }
 
 const FULL: Sizes = Sizes {
@@ -244,25 +298,61 @@ const FULL: Sizes = Sizes {
     desc: DESC,
     x_area: 90,
     y_area: 140,
+    year_desc: true,
 };
 
-const PANEL: Sizes = Sizes {
+pub(super) const PANEL: Sizes = Sizes {
     caption: 34,
     label: 26,
     desc: 28,
     x_area: 80,
     y_area: 130,
+    year_desc: true,
 };
 
-/// Axes of a chart over years (x) and persons (y, from 0 to `top`), with their mesh drawn.
+/// The upper chart of a panel that has another below it.
+const UPPER: Sizes = Sizes {
+    x_area: 44,
+    year_desc: false,
+    ..PANEL
+};
+
+/// The interval marker's half width, in years.
+const CAP: f64 = 0.3;
+
+/// Axes of a chart over years (x) and values on `axis` (y), with their mesh drawn.
 fn year_axes<'a, DB: DrawingBackend>(
     area: &'a Area<DB>,
     caption: &str,
     years: (i32, i32),
-    top: f64,
+    axis: &Axis,
     y_desc: &str,
     sizes: Sizes,
-) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, String> {
+) -> Result<YearChart<'a, DB>, String> {
+    let x = XAxis {
+        range: x_range(years),
+        desc: if sizes.year_desc { "year" } else { "" },
+        format: &|x| format!("{x:.0}"),
+    };
+    value_axes(area, caption, &x, axis, y_desc, sizes)
+}
+
+/// A chart's x axis: its range, description ("" for none) and tick labels.
+pub(super) struct XAxis<'f> {
+    pub range: std::ops::Range<f64>,
+    pub desc: &'f str,
+    pub format: &'f dyn Fn(&f64) -> String,
+}
+
+/// Axes of a chart over `x` and values on `axis` (y), with their mesh drawn.
+pub(super) fn value_axes<'a, DB: DrawingBackend>(
+    area: &'a Area<DB>,
+    caption: &str,
+    x: &XAxis<'_>,
+    axis: &Axis,
+    y_desc: &str,
+    sizes: Sizes,
+) -> Result<YearChart<'a, DB>, String> {
     let mut builder = ChartBuilder::on(area);
     builder
         .margin(24)
@@ -271,114 +361,232 @@ fn year_axes<'a, DB: DrawingBackend>(
     if !caption.is_empty() {
         builder.caption(caption, font(sizes.caption));
     }
-    let mut chart = builder.build_cartesian_2d(x_range(years), 0f64..top).d()?;
-    chart
-        .configure_mesh()
-        .x_desc("year")
-        .y_desc(y_desc)
+    let y = ValueRange {
+        linear: (0f64..axis.top).into(),
+        axis: axis.clone(),
+    };
+    let mut chart = builder.build_cartesian_2d(x.range.clone(), y).d()?;
+    let y_label = |a: &f64| thousands(axis.value_at(*a));
+    let mut mesh = chart.configure_mesh();
+    if !x.desc.is_empty() {
+        mesh.x_desc(x.desc);
+    }
+    mesh.y_desc(format!("{y_desc}{}", axis.scale.note()))
         .label_style(font(sizes.label))
         .axis_desc_style(font(sizes.desc))
         .x_labels(8)
-        .y_labels(7)
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_label_formatter(&|y| thousands(*y))
-        .max_light_lines(0)
+        .x_label_formatter(x.format)
+        .y_label_formatter(&y_label)
+        .x_max_light_lines(0)
+        .light_line_style(GRID.mix(0.45).stroke_width(1))
         .bold_line_style(GRID.stroke_width(1))
         .draw()
         .d()?;
     Ok(chart)
 }
 
-/// A time-series chart: each line's simulated band and median, and its observed points.
-/// Returns nothing; legends are drawn by the caller.
+/// Every value a line puts on its chart in `years` (its band, its observed values and their
+/// intervals): what decides the axis.
+fn line_values(line: &Line, years: (i32, i32)) -> Vec<f64> {
+    let inside = |y: &&i32| (years.0..=years.1).contains(*y);
+    let observed = |points: &Points| -> Vec<f64> {
+        points
+            .iter()
+            .filter(|(y, _)| inside(y))
+            .flat_map(|(_, p)| [p.value, p.lower()])
+            .collect()
+    };
+    let mut v: Vec<f64> = line
+        .sim
+        .iter()
+        .filter(|(y, _)| inside(y))
+        .flat_map(|(_, b)| [b.p05, b.p50, b.p95])
+        .collect();
+    v.extend(observed(&line.obs));
+    if let Some((_, extra)) = &line.obs_extra {
+        v.extend(observed(extra));
+    }
+    v
+}
+
+/// The value axis of a chart of `lines`: one measure, a scale chosen from their values.
+fn value_axis(
+    lines: &[&Line],
+    years: (i32, i32),
+    choice: Choice,
+) -> Result<(Axis, Measure), String> {
+    let measure = lines.first().map_or(Measure::Flow, |l| l.measure);
+    if lines.iter().any(|l| l.measure != measure) {
+        return Err("stocks and flows cannot share a value axis".into());
+    }
+    let values: Vec<f64> = lines.iter().flat_map(|l| line_values(l, years)).collect();
+    let scale = Scale::choose(choice, values.iter().copied());
+    let max = values.iter().copied().fold(0.0, f64::max);
+    Ok((scale.axis(max), measure))
+}
+
+/// A band (5th to 95th percentile) with its median line.
+fn draw_band<DB: DrawingBackend>(
+    chart: &mut YearChart<'_, DB>,
+    bands: &Bands,
+    scale: Scale,
+    colour: RGBColor,
+) -> Result<(), String> {
+    if bands.is_empty() {
+        return Ok(());
+    }
+    let at = |y: &i32, v: f64| (f64::from(*y), scale.to_axis(v));
+    let upper = bands.iter().map(|(y, b)| at(y, b.p95));
+    let lower = bands.iter().rev().map(|(y, b)| at(y, b.p05));
+    chart
+        .draw_series(std::iter::once(Polygon::new(
+            upper.chain(lower).collect::<Vec<_>>(),
+            colour.mix(0.22).filled(),
+        )))
+        .d()?;
+    chart
+        .draw_series(LineSeries::new(
+            bands.iter().map(|(y, b)| at(y, b.p50)),
+            colour.stroke_width(4),
+        ))
+        .d()?;
+    Ok(())
+}
+
+/// The I-shaped marker of a masked observation, from `lower` to `upper` (axis coordinates) at
+/// `x`: one polyline, the stem drawn between two caps.
+pub fn interval(x: f64, lower: f64, upper: f64) -> Vec<(f64, f64)> {
+    vec![
+        (x - CAP, lower),
+        (x + CAP, lower),
+        (x, lower),
+        (x, upper),
+        (x - CAP, upper),
+        (x + CAP, upper),
+    ]
+}
+
+/// Observed values in `years`: a point each (hollow for a line's extra points), or the
+/// interval `[lower, value]` where masked cells make the value uncertain.
+fn draw_observed<DB: DrawingBackend>(
+    chart: &mut YearChart<'_, DB>,
+    points: &Points,
+    years: (i32, i32),
+    scale: Scale,
+    colour: RGBColor,
+    hollow: bool,
+) -> Result<(), String> {
+    let inside = |y: &i32| (years.0..=years.1).contains(y);
+    let shown = || points.iter().filter(|(y, _)| inside(y));
+    chart
+        .draw_series(shown().filter(|(_, p)| p.masked_cells > 0).map(|(&y, p)| {
+            let stem = interval(
+                f64::from(y),
+                scale.to_axis(p.lower()),
+                scale.to_axis(p.value),
+            );
+            PathElement::new(stem, colour.stroke_width(if hollow { 2 } else { 3 }))
+        }))
+        .d()?;
+    chart
+        .draw_series(shown().filter(|(_, p)| p.masked_cells == 0).map(|(&y, p)| {
+            let at = (f64::from(y), scale.to_axis(p.value));
+            if hollow {
+                Circle::new(at, 9, colour.stroke_width(3))
+            } else {
+                Circle::new(at, 7, colour.filled())
+            }
+        }))
+        .d()?;
+    Ok(())
+}
+
+/// A time-series chart of lines of one measure: each line's simulated band and median, and its
+/// observed points and intervals. Legends are drawn by the caller.
 fn time_chart<DB: DrawingBackend>(
     area: &Area<DB>,
     caption: &str,
     years: (i32, i32),
-    y_desc: &str,
     lines: &[(&Line, RGBColor)],
     sizes: Sizes,
+    choice: Choice,
 ) -> Result<(), String> {
     let all: Vec<&Line> = lines.iter().map(|(l, _)| *l).collect();
-    let mut chart = year_axes(area, caption, years, y_max(&all), y_desc, sizes)?;
+    let (axis, measure) = value_axis(&all, years, choice)?;
+    let mut chart = year_axes(area, caption, years, &axis, unit(measure), sizes)?;
     for (line, colour) in lines {
-        if line.sim.is_empty() {
-            continue;
-        }
-        let upper = line.sim.iter().map(|(&y, b)| (f64::from(y), b.p95));
-        let lower = line.sim.iter().rev().map(|(&y, b)| (f64::from(y), b.p05));
-        let polygon: Vec<(f64, f64)> = upper.chain(lower).collect();
-        chart
-            .draw_series(std::iter::once(Polygon::new(
-                polygon,
-                colour.mix(0.22).filled(),
-            )))
-            .d()?;
-        chart
-            .draw_series(LineSeries::new(
-                line.sim.iter().map(|(&y, b)| (f64::from(y), b.p50)),
-                colour.stroke_width(4),
-            ))
-            .d()?;
+        draw_band(&mut chart, &line.sim, axis.scale, *colour)?;
     }
-    let inside = |y: &i32| (years.0..=years.1).contains(y);
     for (line, colour) in lines {
         if let Some((_, extra)) = &line.obs_extra {
-            chart
-                .draw_series(
-                    extra
-                        .iter()
-                        .filter(|(y, _)| inside(y))
-                        .map(|(&y, &v)| Circle::new((f64::from(y), v), 9, colour.stroke_width(3))),
-                )
-                .d()?;
+            draw_observed(&mut chart, extra, years, axis.scale, *colour, true)?;
         }
-        chart
-            .draw_series(
-                line.obs
-                    .iter()
-                    .filter(|(y, _)| inside(y))
-                    .map(|(&y, &v)| Circle::new((f64::from(y), v), 7, colour.filled())),
-            )
-            .d()?;
+        draw_observed(&mut chart, &line.obs, years, axis.scale, *colour, false)?;
     }
     Ok(())
 }
 
+/// Whether any observed value of `lines` in `years` is masked.
+fn any_masked<'a>(lines: impl IntoIterator<Item = &'a Line>, years: (i32, i32)) -> bool {
+    lines.into_iter().any(|l| {
+        l.obs
+            .iter()
+            .chain(l.obs_extra.iter().flat_map(|(_, e)| e.iter()))
+            .any(|(y, p)| (years.0..=years.1).contains(y) && p.masked_cells > 0)
+    })
+}
+
+/// The legend entry of masked observations.
+fn masked_legend(colour: RGBColor) -> (Swatch, String) {
+    (Swatch::Interval(colour), "masked: 1–5 per cell".to_string())
+}
+
+/// How a band is described: a run's replicates, or draws from a posterior.
+fn band_words(data: &PlotData) -> String {
+    match data.predictive_draws {
+        None => "simulated median, 90% band".to_string(),
+        Some(d) => format!("posterior predictive ({d} draws): median, 90% band"),
+    }
+}
+
 /// Legend entries of a line: its label, band, observed points, extra observed points.
-fn line_legend(line: &Line, colour: RGBColor) -> Vec<(Swatch, String)> {
+fn line_legend(data: &PlotData, line: &Line, colour: RGBColor) -> Vec<(Swatch, String)> {
     let mut items = vec![
         (Swatch::Text, format!("{}:", line.label)),
-        (
-            Swatch::Band(colour),
-            "simulated median, 90% band".to_string(),
-        ),
+        (Swatch::Band(colour), band_words(data)),
         (Swatch::Points(colour), "observed".to_string()),
     ];
     if let Some((label, _)) = &line.obs_extra {
         items.push((Swatch::Hollow(colour), label.clone()));
+    }
+    if any_masked([line], data.years) {
+        items.push(masked_legend(colour));
     }
     items
 }
 
 /// Figure 1.
 pub fn arrivals<DB: DrawingBackend>(data: &PlotData, root: &Area<DB>) -> Result<(), String> {
-    let area = titled(root, &data.arrivals.title, data)?;
+    let area = header(root, &data.arrivals.title, &data.run_label)?;
     let colours = [SIM, SIM2];
     let lines: Vec<(&Line, RGBColor)> = data.arrivals.lines.iter().zip(colours).collect();
     let h = area.dim_in_pixel().1;
     let (body, foot) = area.split_vertically(h - 65 * lines.len().max(1) as u32);
-    time_chart(&body, "", data.years, "persons per year", &lines, FULL)?;
+    time_chart(&body, "", data.years, &lines, FULL, data.y_scale)?;
     let rows = foot.split_evenly((lines.len().max(1), 1));
     for ((line, colour), row) in lines.iter().zip(&rows) {
-        footer(row, &line_legend(line, *colour))?;
+        footer(row, &line_legend(data, line, *colour))?;
     }
     Ok(())
 }
 
 /// Figure 2.
 pub fn heatmap<DB: DrawingBackend>(data: &PlotData, root: &Area<DB>) -> Result<(), String> {
-    let area = titled(root, "Refugees and asylum-seekers by host and year", data)?;
+    let area = header(
+        root,
+        "Refugees and asylum-seekers by host and year",
+        &data.run_label,
+    )?;
     let h = area.dim_in_pixel().1;
     let (body, foot) = area.split_vertically(h - 80);
     // The same rows, in the same places, in both panels.
@@ -393,7 +601,10 @@ pub fn heatmap<DB: DrawingBackend>(data: &PlotData, root: &Area<DB>) -> Result<(
     )?;
     heat_panel(
         &panels[1],
-        &format!("Simulated (median of {} replicates)", data.replicates),
+        &match data.predictive_draws {
+            None => format!("Simulated (median of {} replicates)", data.replicates),
+            Some(d) => format!("Posterior predictive (median of {d} draws)"),
+        },
         data.years,
         &places,
         &data.heatmap.simulated,
@@ -504,15 +715,16 @@ fn heat_panel<DB: DrawingBackend>(
     Ok(())
 }
 
-/// Figure 3.
+/// Figure 3: per host, the refugee stock (people at year end) above the asylum applications
+/// (people per year), each on its own axis.
 pub fn hosts<DB: DrawingBackend>(data: &PlotData, root: &Area<DB>) -> Result<(), String> {
-    let area = titled(
+    let area = header(
         root,
         "Refugee stock and asylum applications in the main hosts",
-        data,
+        &data.run_label,
     )?;
     let h = area.dim_in_pixel().1;
-    let (body, foot) = area.split_vertically(h - 80);
+    let (body, foot) = area.split_vertically(h - 130);
     let n = data.hosts.hosts.len();
     if n == 0 {
         return footer(
@@ -525,29 +737,55 @@ pub fn hosts<DB: DrawingBackend>(data: &PlotData, root: &Area<DB>) -> Result<(),
     let panels = body.split_evenly((rows, cols));
     for ((place, refugees, applications), panel) in data.hosts.hosts.iter().zip(&panels) {
         let caption = panel_caption(panel, place, data.place_names.get(place))?;
-        time_chart(
-            panel,
-            &caption,
-            data.years,
-            "persons",
-            &[(refugees, SIM), (applications, SIM2)],
-            PANEL,
-        )?;
+        let Some(applications) = applications else {
+            time_chart(
+                panel,
+                &caption,
+                data.years,
+                &[(refugees, SIM)],
+                PANEL,
+                data.y_scale,
+            )?;
+            continue;
+        };
+        let (upper, lower) = panel.split_vertically(panel.dim_in_pixel().1 * 52 / 100);
+        let (years, choice) = (data.years, data.y_scale);
+        time_chart(&upper, &caption, years, &[(refugees, SIM)], UPPER, choice)?;
+        time_chart(&lower, "", years, &[(applications, SIM2)], PANEL, choice)?;
     }
     let (refugees, applications) = (&data.hosts.hosts[0].1, &data.hosts.hosts[0].2);
     let mut items = vec![
-        (Swatch::Band(SIM), refugees.label.clone()),
+        (
+            Swatch::Band(SIM),
+            format!("{} ({})", refugees.label, unit(refugees.measure)),
+        ),
         (Swatch::Points(SIM), "observed".to_string()),
     ];
-    if !applications.sim.is_empty() {
-        items.push((Swatch::Band(SIM2), applications.label.clone()));
+    if let Some(a) = applications {
+        items.push((
+            Swatch::Band(SIM2),
+            format!("{} ({})", a.label, unit(a.measure)),
+        ));
         items.push((Swatch::Points(SIM2), "observed".to_string()));
     }
-    items.push((
+    let lines = data
+        .hosts
+        .hosts
+        .iter()
+        .flat_map(|(_, r, a)| std::iter::once(r).chain(a));
+    let mut second = vec![(
         Swatch::Text,
-        "lines: simulated median; bands: 90% of replicates".to_string(),
-    ));
-    footer(&foot, &items)
+        match data.predictive_draws {
+            None => "lines: simulated median; bands: 90% of replicates".to_string(),
+            Some(d) => format!("lines: median; bands: 90% of {d} posterior-predictive draws"),
+        },
+    )];
+    if any_masked(lines, data.years) {
+        second.insert(0, masked_legend(BLACK));
+    }
+    let rows = foot.split_evenly((2, 1));
+    footer(&rows[0], &items)?;
+    footer(&rows[1], &second)
 }
 
 /// `DEU — Germany`, without the name's parenthesis, or the id alone, if the panel is too narrow.
@@ -574,49 +812,33 @@ fn panel_caption<DB: DrawingBackend>(
 
 /// Figure 4.
 pub fn unobservables<DB: DrawingBackend>(data: &PlotData, root: &Area<DB>) -> Result<(), String> {
-    let area = titled(root, "What the statistics do not count (simulated)", data)?;
+    let area = header(
+        root,
+        "What the statistics do not count (simulated)",
+        &data.run_label,
+    )?;
     let h = area.dim_in_pixel().1;
     let (body, foot) = area.split_vertically(h - 80);
     let panels = body.split_evenly((1, data.unobservables.panels.len().max(1)));
     for (u, panel) in data.unobservables.panels.iter().zip(&panels) {
         let total = Line {
             label: "total".into(),
+            measure: u.measure,
             sim: u.total.clone(),
-            ..Line::default()
+            obs: Points::new(),
+            obs_extra: None,
         };
+        let (axis, _) = value_axis(&[&total], data.years, data.y_scale)?;
+        let scale = axis.scale;
         // Each place's median as a thin line over the total's band (at most six places).
-        let mut chart = year_axes(
-            panel,
-            &u.title,
-            data.years,
-            y_max(&[&total]),
-            &u.unit,
-            PANEL,
-        )?;
-        if !u.total.is_empty() {
-            let upper = u.total.iter().map(|(&y, b)| (f64::from(y), b.p95));
-            let lower = u.total.iter().rev().map(|(&y, b)| (f64::from(y), b.p05));
-            chart
-                .draw_series(std::iter::once(Polygon::new(
-                    upper.chain(lower).collect::<Vec<_>>(),
-                    SIM.mix(0.22).filled(),
-                )))
-                .d()?;
-            chart
-                .draw_series(LineSeries::new(
-                    u.total.iter().map(|(&y, b)| (f64::from(y), b.p50)),
-                    SIM.stroke_width(4),
-                ))
-                .d()?
-                .label("total")
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 40, y)], SIM.stroke_width(4)));
-        }
+        let mut chart = year_axes(panel, &u.title, data.years, &axis, unit(u.measure), PANEL)?;
+        draw_band(&mut chart, &u.total, scale, SIM)?;
         if u.by_place.len() > 1 {
             for ((place, med), colour) in u.by_place.iter().zip(PLACE_COLOURS.iter().cycle()) {
                 let colour = *colour;
                 chart
                     .draw_series(LineSeries::new(
-                        med.iter().map(|(&y, &v)| (f64::from(y), v)),
+                        med.iter().map(|(&y, &v)| (f64::from(y), scale.to_axis(v))),
                         colour.stroke_width(2),
                     ))
                     .d()?
@@ -643,7 +865,7 @@ pub fn unobservables<DB: DrawingBackend>(data: &PlotData, root: &Area<DB>) -> Re
     }
     let mut legend = vec![(
         Swatch::Band(SIM),
-        "total over places: simulated median, 90% band".to_string(),
+        format!("total over places: {}", band_words(data)),
     )];
     if data
         .unobservables
@@ -657,25 +879,6 @@ pub fn unobservables<DB: DrawingBackend>(data: &PlotData, root: &Area<DB>) -> Re
         ));
     }
     footer(&foot, &legend)
-}
-
-/// Clears `root` to white and draws a figure's title and, under it, its subtitle, centred.
-pub fn header<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    title: &str,
-    subtitle: &str,
-) -> Result<(), String> {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-    root.fill(&WHITE).map_err(e)?;
-    let centre = root.dim_in_pixel().0 as i32 / 2;
-    let top = plotters::style::text_anchor::Pos::new(
-        plotters::style::text_anchor::HPos::Center,
-        plotters::style::text_anchor::VPos::Top,
-    );
-    root.draw_text(title, &font(46).pos(top), (centre, 20))
-        .map_err(e)?;
-    root.draw_text(subtitle, &font(30).pos(top), (centre, 80))
-        .map_err(e)
 }
 
 #[cfg(test)]

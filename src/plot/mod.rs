@@ -8,18 +8,27 @@
 //! | `figure3-main-hosts` | one panel per main host (largest observed stocks in the run's years): refugee stock and asylum applications, simulated band against observed |
 //! | `figure4-unobservables` | people hiding in transit places, repatriations, onward departures from the resettlement country, departures from hosts: simulated only; a panel only where the scenario has the places (and series) behind it |
 //! | `posterior-marginals` | a calibration's marginal posteriors (weighted histograms) against their priors |
+//! | `posterior-corner` | a calibration's final population, every pair of parameters ([`corner`]) |
+//! | `calibration-history` | tolerance, effective sample size and acceptance by generation ([`history`]) |
+//! | `sweep` | a merged sweep's distance (or kept output) against each parameter ([`sweep`]) |
 //! | `sensitivity-morris`, `sensitivity-sobol` | a sweep's sensitivity indices ([`sensitivity`]) |
 //! | `contrast` | a contrast's paired differences over time ([`contrast`]) |
 //!
-//! Text is drawn with a font embedded in the binary (module `font`); this module exists only with
-//! the `plot` feature.
+//! Charts over time choose a linear or logarithmic value axis per panel ([`scale`]); stocks and
+//! flows never share one. Text is drawn with a font embedded in the binary (module `font`), in
+//! SVG as the glyphs' outlines (module `svg`); this module exists only with the `plot` feature.
 
 pub mod contrast;
+pub mod corner;
 pub mod data;
 mod draw;
 mod font;
+pub mod history;
 pub mod posterior;
+pub mod scale;
 pub mod sensitivity;
+mod svg;
+pub mod sweep;
 
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
@@ -106,7 +115,7 @@ impl Figure {
         match self {
             Figure::Arrivals => (2000, 1250),
             Figure::Heatmap => (2600, 1400),
-            Figure::Hosts => (2400, 1700),
+            Figure::Hosts => (2400, 2400),
             Figure::Unobservables => (2700, 1000),
         }
     }
@@ -153,7 +162,7 @@ fn render_with<S, P>(
     png: P,
 ) -> Result<Vec<u8>, PlotError>
 where
-    S: FnOnce(&DrawingArea<SVGBackend<'_>, plotters::coord::Shift>) -> Result<(), String>,
+    S: FnOnce(&DrawingArea<svg::PathText<'_>, plotters::coord::Shift>) -> Result<(), String>,
     P: FnOnce(&DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>) -> Result<(), String>,
 {
     if !font::ensure() {
@@ -165,13 +174,17 @@ where
     };
     match format {
         Format::Svg => {
+            let face = font::face().ok_or(PlotError::Font)?;
+            let texts = svg::Texts::default();
             let mut text = String::new();
             {
-                let area = SVGBackend::with_string(&mut text, size).into_drawing_area();
+                let inner = SVGBackend::with_string(&mut text, size);
+                let area = svg::PathText::new(inner, face, texts.clone()).into_drawing_area();
                 svg(&area).map_err(err)?;
                 area.present().map_err(|e| err(e.to_string()))?;
             }
-            Ok(text.into_bytes())
+            let done = svg::PathText::finish(&text, &texts.borrow()).map_err(err)?;
+            Ok(done.into_bytes())
         }
         Format::Png => {
             let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
@@ -193,6 +206,28 @@ pub fn render_marginals(data: &posterior::Marginals, format: Format) -> Result<V
         format,
         |area| posterior::draw(data, area),
         |area| posterior::draw(data, area),
+    )
+}
+
+/// The corner plot of a calibration's final population, as bytes.
+pub fn render_corner(data: &posterior::Marginals, format: Format) -> Result<Vec<u8>, PlotError> {
+    render_with(
+        corner::STEM,
+        corner::size(data),
+        format,
+        |area| corner::draw(data, area),
+        |area| corner::draw(data, area),
+    )
+}
+
+/// A calibration's trajectory over its generations, as bytes.
+pub fn render_history(data: &history::History, format: Format) -> Result<Vec<u8>, PlotError> {
+    render_with(
+        history::STEM,
+        data.size(),
+        format,
+        |area| history::draw(data, area),
+        |area| history::draw(data, area),
     )
 }
 
@@ -249,6 +284,17 @@ pub fn render_sensitivity(
         format,
         |area| sensitivity::draw(data, area),
         |area| sensitivity::draw(data, area),
+    )
+}
+
+/// A sweep's output against each parameter, as bytes.
+pub fn render_sweep(data: &sweep::SweepFigure, format: Format) -> Result<Vec<u8>, PlotError> {
+    render_with(
+        sweep::STEM,
+        data.size(),
+        format,
+        |area| sweep::draw(data, area),
+        |area| sweep::draw(data, area),
     )
 }
 

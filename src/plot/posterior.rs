@@ -9,6 +9,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::draw::header_height;
 use super::font::font;
 use crate::calibrate::posterior::Posterior;
 use crate::calibrate::prior::Prior;
@@ -17,12 +18,13 @@ use crate::engine::rng::from_key;
 /// File name of the figure, without extension.
 pub const STEM: &str = "posterior-marginals";
 
-const BINS: usize = 30;
+pub(super) const BINS: usize = 30;
 const COLUMNS: usize = 4;
 const PANEL: (u32, u32) = (640, 470);
-const HEADER: u32 = 150;
-const PRIOR: RGBColor = RGBColor(190, 190, 190);
-const POSTERIOR: RGBColor = RGBColor(31, 102, 170);
+/// The legend line under the header.
+const LEGEND: u32 = 46;
+pub(super) const PRIOR: RGBColor = RGBColor(190, 190, 190);
+pub(super) const POSTERIOR: RGBColor = RGBColor(31, 102, 170);
 
 /// One parameter's prior and weighted posterior sample.
 #[derive(Clone, Debug)]
@@ -44,7 +46,7 @@ pub struct Marginals {
     pub marginals: Vec<Marginal>,
 }
 
-fn read_csv(path: &Path) -> Result<(csv::StringRecord, Vec<csv::StringRecord>), String> {
+pub(super) fn read_csv(path: &Path) -> Result<(csv::StringRecord, Vec<csv::StringRecord>), String> {
     let mut r = csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let header = r
         .headers()
@@ -57,7 +59,7 @@ fn read_csv(path: &Path) -> Result<(csv::StringRecord, Vec<csv::StringRecord>), 
     Ok((header, rows))
 }
 
-fn number(path: &Path, line: usize, s: &str) -> Result<f64, String> {
+pub(super) fn number(path: &Path, line: usize, s: &str) -> Result<f64, String> {
     s.parse().map_err(|_| {
         format!(
             "{}:{}: expected a number, found \"{s}\"",
@@ -134,12 +136,16 @@ impl Marginals {
     /// Figure size in pixels.
     pub fn size(&self) -> (u32, u32) {
         let rows = self.marginals.len().div_ceil(COLUMNS).max(1) as u32;
-        (PANEL.0 * COLUMNS as u32, HEADER + PANEL.1 * rows)
+        let width = PANEL.0 * COLUMNS as u32;
+        (
+            width,
+            header_height(width, &self.label) + LEGEND + PANEL.1 * rows,
+        )
     }
 }
 
 /// Working-space coordinate shown on the axis: log10 for log-uniform priors.
-fn axis_value(prior: &Prior, theta: f64) -> f64 {
+pub(super) fn axis_value(prior: &Prior, theta: f64) -> f64 {
     match prior {
         Prior::LogUniform { .. } => theta.log10(),
         _ => theta,
@@ -147,7 +153,7 @@ fn axis_value(prior: &Prior, theta: f64) -> f64 {
 }
 
 /// Density histogram of weighted values over `[lo, hi]`.
-fn histogram(values: impl Iterator<Item = (f64, f64)>, lo: f64, hi: f64) -> Vec<f64> {
+pub(super) fn histogram(values: impl Iterator<Item = (f64, f64)>, lo: f64, hi: f64) -> Vec<f64> {
     let width = (hi - lo) / BINS as f64;
     let mut bins = vec![0.0; BINS];
     let mut total = 0.0;
@@ -184,7 +190,7 @@ pub fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
 ) -> Result<(), String> {
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-    super::draw::header(
+    let below = super::draw::header(
         root,
         "Marginal posteriors against their priors",
         &data.label,
@@ -192,9 +198,10 @@ pub fn draw<DB: DrawingBackend>(
     let centre = root.dim_in_pixel().0 as i32 / 2;
     let top = Pos::new(HPos::Center, VPos::Top);
     let legend = "grey: prior    blue: posterior (weighted)    line: posterior median";
-    root.draw_text(legend, &font(26).pos(top), (centre, 116))
+    below
+        .draw_text(legend, &font(26).pos(top), (centre, 0))
         .map_err(e)?;
-    let body = root.split_vertically(HEADER).1;
+    let body = below.split_vertically(LEGEND).1;
     let rows = data.marginals.len().div_ceil(COLUMNS).max(1);
     let panels = body.split_evenly((rows, COLUMNS));
     for (m, area) in data.marginals.iter().zip(panels.iter()) {

@@ -10,6 +10,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::draw::header_height;
 use super::font::font;
 use crate::sensitivity::{Index, TableRow};
 use crate::sweep::results::OutputName;
@@ -20,7 +21,6 @@ pub const MORRIS: &str = "sensitivity-morris";
 pub const SOBOL: &str = "sensitivity-sobol";
 
 const COLUMNS: usize = 2;
-const HEADER: u32 = 140;
 const POINT: RGBColor = RGBColor(31, 102, 170);
 const TOTAL: RGBColor = RGBColor(31, 102, 170);
 const FIRST: RGBColor = RGBColor(240, 150, 60);
@@ -114,7 +114,7 @@ impl Sensitivity {
             // The chart (900 px) above the list of parameters (44 px a line).
             900 + 44 * params + 20
         };
-        (2800, HEADER + rows * panel_h)
+        (2800, header_height(2800, &self.label) + rows * panel_h)
     }
 
     /// Whether there is anything to draw.
@@ -133,8 +133,7 @@ pub fn draw<DB: DrawingBackend>(
     } else {
         "Morris screening: mean absolute effect μ* against spread σ"
     };
-    super::draw::header(root, title, &data.label)?;
-    let body = root.split_vertically(HEADER).1;
+    let body = super::draw::header(root, title, &data.label)?;
     let rows = data.panels.len().div_ceil(COLUMNS).max(1);
     let areas = body.split_evenly((rows, COLUMNS));
     for (panel, area) in data.panels.iter().zip(areas.iter()) {

@@ -272,6 +272,8 @@ struct CalibrationManifest {
     batch: usize,
     parameters: Vec<String>,
     targets: Vec<String>,
+    /// `[first, last]` held out of the targets, if any.
+    holdout: Option<[i32; 2]>,
     generations: u32,
     stop_reason: String,
     final_tolerance: f64,
@@ -282,8 +284,20 @@ struct CalibrationManifest {
     algorithm_seconds: f64,
     predictive_draws: u32,
     predictive_seconds: f64,
+    /// The years each target fitted (`compare` marks rows in them as targeted).
+    fitted: Vec<Fitted>,
     /// BLAKE3 of every other file of the folder.
     files: BTreeMap<String, String>,
+}
+
+/// A target and the first and last year it fitted.
+#[derive(Serialize)]
+struct Fitted {
+    series: String,
+    place: String,
+    sex: String,
+    first: i32,
+    last: i32,
 }
 
 /// What [`write_outputs`] did besides writing.
@@ -373,6 +387,22 @@ pub fn write_outputs(
                     t.points.len(),
                     t.spec.weight
                 )
+            })
+            .collect(),
+        holdout: problem
+            .config
+            .holdout
+            .as_ref()
+            .map(|h| [*h.start(), *h.end()]),
+        fitted: problem
+            .targets
+            .iter()
+            .map(|t| Fitted {
+                series: t.spec.series.clone(),
+                place: t.spec.place.clone(),
+                sex: t.spec.sex.clone(),
+                first: t.points.first().map_or(0, |p| p.0),
+                last: t.points.last().map_or(0, |p| p.0),
             })
             .collect(),
         generations: state.population.generation,

@@ -204,12 +204,24 @@ fn targets(named: Option<&Path>, run_dir: &Path) -> Result<Option<(Targets, Path
                         place: t.place.clone(),
                         sex: t.sex.clone(),
                     };
-                    (key, t.years.clone())
+                    (key, fitted_years(t.years.clone(), config.holdout.as_ref()))
                 })
                 .collect(),
         }
     };
     Ok(Some((targets, path)))
+}
+
+/// The years a target fits: its own, before the holdout.
+fn fitted_years(
+    years: Option<RangeInclusive<i32>>,
+    holdout: Option<&RangeInclusive<i32>>,
+) -> Option<RangeInclusive<i32>> {
+    match (years, holdout) {
+        (Some(r), Some(h)) => Some(*r.start()..=(*r.end()).min(h.start() - 1)),
+        (None, Some(h)) => Some(i32::MIN..=h.start() - 1),
+        (r, None) => r,
+    }
 }
 
 fn years_error(text: &str, e: impl std::fmt::Display) -> CliError {

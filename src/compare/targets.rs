@@ -31,10 +31,19 @@ pub struct Targets {
 pub struct TargetsError(pub String);
 
 impl Targets {
-    /// The targets listed by a finished calibration's `calibration.toml` (its text).
+    /// The targets listed by a finished calibration's `calibration.toml` (its text): the
+    /// `[[fitted]]` tables (series, place, sex and the first and last year fitted), or, in a
+    /// folder written before they existed, the `targets` strings (every year).
     pub fn from_manifest(text: &str) -> Result<Targets, TargetsError> {
         let table: toml::Table = toml::from_str(text)
             .map_err(|e| TargetsError(format!("invalid TOML: {}", e.message())))?;
+        if let Some(fitted) = table.get("fitted").and_then(|t| t.as_array()) {
+            return fitted
+                .iter()
+                .map(fitted_unit)
+                .collect::<Result<_, _>>()
+                .map(|units| Targets { units });
+        }
         let list = table
             .get("targets")
             .and_then(|t| t.as_array())
@@ -98,4 +107,33 @@ impl Targets {
             f.targeted = Some(self.covers(f));
         }
     }
+}
+
+/// One `[[fitted]]` table of a calibration's manifest.
+fn fitted_unit(v: &toml::Value) -> Result<(SeriesKey, Option<RangeInclusive<i32>>), TargetsError> {
+    let bad = || {
+        TargetsError(format!(
+            "fitted: expected series, place, sex, first, last; found {v}"
+        ))
+    };
+    let text = |k: &str| {
+        v.get(k)
+            .and_then(|x| x.as_str())
+            .map(String::from)
+            .ok_or_else(bad)
+    };
+    let year = |k: &str| {
+        v.get(k)
+            .and_then(|x| x.as_integer())
+            .and_then(|y| i32::try_from(y).ok())
+            .ok_or_else(bad)
+    };
+    Ok((
+        SeriesKey {
+            series: text("series")?,
+            place: text("place")?,
+            sex: text("sex")?,
+        },
+        Some(year("first")?..=year("last")?),
+    ))
 }

@@ -14,6 +14,7 @@ use assert_cmd::Command;
 use diaspora::compare::{self, Band, SimTable};
 use diaspora::observed::{self, SeriesKey};
 use diaspora::output::fmt_value;
+use diaspora::output::parquet::{self, Values};
 
 const SMALL: &str = "tests/fixtures/sweeps/small.toml";
 
@@ -154,7 +155,7 @@ fn sharded_threaded_and_resubmitted_sweeps_merge_to_identical_bytes() {
     assert_eq!(
         names,
         (0..5)
-            .map(|i| format!("shard-0000{i}-of-00005.csv"))
+            .map(|i| format!("shard-0000{i}-of-00005.shard"))
             .collect::<Vec<_>>()
     );
     diaspora()
@@ -167,14 +168,47 @@ fn sharded_threaded_and_resubmitted_sweeps_merge_to_identical_bytes() {
         merged == reference,
         "5 shards on 2 threads differ from 1 shard on 1 thread"
     );
+    // So do the Parquet tables, but for the measured run times.
+    let tables = |dir: &Path| -> Vec<parquet::Table> {
+        diaspora()
+            .args(["sweep", "merge", "--format", "parquet"])
+            .arg(dir)
+            .assert()
+            .success();
+        ["runs", "fit", "series"]
+            .iter()
+            .map(|n| {
+                let mut t = parquet::read_file(&dir.join(format!("results/{n}.parquet"))).unwrap();
+                if let Some(i) = t.columns.iter().position(|c| c.name == "seconds") {
+                    match &t.columns[i].values {
+                        Values::Float64(s) => assert!(s.iter().all(|&s| s > 0.0), "{s:?}"),
+                        other => panic!("seconds: {other:?}"),
+                    }
+                    t.columns.remove(i);
+                }
+                t
+            })
+            .collect()
+    };
+    let (a, b) = (tables(&one), tables(&five));
+    assert_eq!(a[0].rows(), 12);
+    assert!(
+        a == b,
+        "the Parquet tables of 5 shards differ from those of 1"
+    );
+    diaspora()
+        .args(["sweep", "merge"])
+        .arg(&five)
+        .assert()
+        .success();
 
     // A finished shard is skipped unless --force.
     let skip = stdout(diaspora().args(["sweep", "run", "--shard", "3"]).arg(&five));
     assert!(skip.contains("already complete"), "{skip}");
 
     // Lose shards 1 and 3: status and merge name them, and the --array that reruns them.
-    fs::remove_file(five.join("shards/shard-00001-of-00005.csv")).unwrap();
-    fs::remove_file(five.join("shards/shard-00003-of-00005.csv")).unwrap();
+    fs::remove_file(five.join("shards/shard-00001-of-00005.shard")).unwrap();
+    fs::remove_file(five.join("shards/shard-00003-of-00005.shard")).unwrap();
     fs::remove_file(five.join("results.csv")).unwrap();
     let status = stdout(diaspora().args(["sweep", "status"]).arg(&five));
     assert!(status.contains("finished: 3 of 5 shard(s)"), "{status}");
@@ -201,7 +235,7 @@ fn sharded_threaded_and_resubmitted_sweeps_merge_to_identical_bytes() {
     assert!(!five.join("results.csv").exists(), "nothing merged");
 
     // A shard of the right name but edited contents is not merged either.
-    let path = five.join("shards/shard-00004-of-00005.csv");
+    let path = five.join("shards/shard-00004-of-00005.shard");
     let mut bytes = fs::read(&path).unwrap();
     let last = bytes.len() - 2;
     bytes[last] = if bytes[last] == b'1' { b'2' } else { b'1' };
@@ -231,11 +265,17 @@ fn sharded_threaded_and_resubmitted_sweeps_merge_to_identical_bytes() {
     assert!(fs::read(five.join("results.csv")).unwrap() == reference);
 
     // Shards of different diaspora versions are not mixed.
-    let path = five.join("shards/shard-00000-of-00005.csv");
-    let text = fs::read_to_string(&path).unwrap();
-    let version = format!("version={}", env!("CARGO_PKG_VERSION"));
-    assert!(text.lines().next().unwrap().ends_with(&version));
-    fs::write(&path, text.replacen(&version, "version=0.0.0-old", 1)).unwrap();
+    let path = five.join("shards/shard-00000-of-00005.shard");
+    let bytes = fs::read(&path).unwrap();
+    let nl = bytes.iter().position(|&b| b == b'\n').unwrap();
+    let first = String::from_utf8(bytes[..nl].to_vec()).unwrap();
+    let version = format!(" version={} ", env!("CARGO_PKG_VERSION"));
+    assert!(first.contains(&version), "{first}");
+    let mut edited = first
+        .replacen(&version, " version=0.0.0-old ", 1)
+        .into_bytes();
+    edited.extend_from_slice(&bytes[nl..]);
+    fs::write(&path, edited).unwrap();
     let e = fails(diaspora().args(["sweep", "merge"]).arg(&five), 2);
     assert!(
         e.contains("shards were run by different diaspora versions (0.0.0-old ran 0; "),
@@ -244,19 +284,26 @@ fn sharded_threaded_and_resubmitted_sweeps_merge_to_identical_bytes() {
 }
 
 /// A row of results.csv is `diaspora run SCENARIO --seed S --replicates 1 --set p=v…`: its
-/// simulated series equal that run's series.csv, and its fit metrics are that run's.
+/// simulated series equal that run's series.csv, and its fit metrics are that run's — in
+/// `results.csv` and, every metric of `fit.csv`, in the Parquet `fit` table.
 #[test]
 fn each_row_is_exactly_the_run_it_stands_for() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("s");
     plan(SMALL, &dir, 3);
+    for args in [
+        vec!["sweep", "run", "--all"],
+        vec!["sweep", "merge", "--format", "parquet"],
+    ] {
+        diaspora().args(args).arg(&dir).assert().success();
+    }
+    let fit_table = parquet::read_file(&dir.join("results/fit.parquet")).unwrap();
     diaspora()
-        .args(["sweep", "run", "--shard", "2"])
+        .args(["sweep", "merge"])
         .arg(&dir)
         .assert()
         .success();
-    let shard = fs::read_to_string(dir.join("shards/shard-00002-of-00003.csv")).unwrap();
-    let mut reader = csv::Reader::from_reader(shard.split_once('\n').unwrap().1.as_bytes());
+    let mut reader = csv::Reader::from_path(dir.join("results.csv")).unwrap();
     let header = reader.headers().unwrap().clone();
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
@@ -342,6 +389,50 @@ fn each_row_is_exactly_the_run_it_stands_for() {
             };
             let year: i32 = rec[col("year")].parse().unwrap();
             assert_eq!(series_csv[&(key, year)], &rec[col("value")]);
+        }
+
+        // The Parquet fit table: every metric of fit.csv, exactly.
+        let row: i64 = row.parse().unwrap();
+        let at: Vec<usize> = match fit_table.column("row") {
+            Some(Values::Int64(rows)) => (0..rows.len()).filter(|&i| rows[i] == row).collect(),
+            other => panic!("row column: {other:?}"),
+        };
+        assert_eq!(at.len(), fits.len());
+        let text = |name: &str, i: usize| match fit_table.column(name) {
+            Some(Values::Text(v)) => v[i].clone(),
+            other => panic!("{name}: {other:?}"),
+        };
+        let int = |name: &str, i: usize| match fit_table.column(name) {
+            Some(Values::Int32(v)) => v[i],
+            other => panic!("{name}: {other:?}"),
+        };
+        let stat = |name: &str, i: usize| match fit_table.column(name) {
+            Some(Values::OptFloat64(v)) => v[i],
+            Some(Values::Float64(v)) => Some(v[i]),
+            other => panic!("{name}: {other:?}"),
+        };
+        for (&i, fit) in at.iter().zip(&fits) {
+            let key = (text("series", i), text("place", i), text("sex", i));
+            assert_eq!(
+                key,
+                (
+                    fit.key.series.clone(),
+                    fit.key.place.clone(),
+                    fit.key.sex.clone()
+                )
+            );
+            assert_eq!(int("years", i), fit.pairs.len() as i32);
+            assert_eq!(int("first_year", i), fit.pairs[0].year);
+            assert_eq!(int("last_year", i), fit.pairs.last().unwrap().year);
+            let masked = fit.pairs.iter().filter(|p| p.obs_lower < p.obs).count();
+            assert_eq!(int("masked_years", i), masked as i32);
+            assert_eq!(stat("log1p_rmse", i), fit.log1p_rmse);
+            assert_eq!(stat("mean_abs_log_ratio", i), fit.mean_abs_log_ratio);
+            assert_eq!(stat("mase", i), fit.mase);
+            assert_eq!(stat("bias", i), Some(fit.bias));
+            assert_eq!(stat("coverage_90", i), fit.coverage);
+            let m = text("measure", i);
+            assert!(m == "stock" || m == "flow", "{m}");
         }
     }
 }

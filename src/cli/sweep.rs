@@ -9,11 +9,13 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use diaspora::sweep::{
-    self, Design, Runner, ShardOutcome, SlurmOptions, SweepDir, SweepError, Timing, compress,
+    self, Design, Format, Runner, ShardOutcome, SlurmOptions, SweepDir, SweepError, Timing,
+    compress,
 };
 
 use diaspora::output::Lock;
 
+use super::run::TableFormat;
 use super::{CliError, pool};
 
 /// The sweep folder's lock (`.NAME.lock` beside it): exclusive to plan, merge or analyse it,
@@ -50,8 +52,8 @@ enum SweepCommand {
     Run(RunArgs),
     /// List finished and missing shards, and the sbatch command that resubmits the missing.
     Status(StatusArgs),
-    /// Check every shard and write DIR/results.csv.
-    Merge(DirArgs),
+    /// Check every shard and write DIR/results.csv or the Parquet tables DIR/results/*.parquet.
+    Merge(MergeArgs),
     /// Write DIR/slurm/{run.sbatch, merge.sbatch, submit.sh}.
     Slurm(SlurmArgs),
 }
@@ -103,9 +105,13 @@ struct StatusArgs {
 }
 
 #[derive(Args, Debug)]
-struct DirArgs {
+struct MergeArgs {
     /// Sweep folder.
     dir: PathBuf,
+    /// `csv`: DIR/results.csv (long, one row per run × measure); `parquet`: the tables
+    /// DIR/results/{runs, fit, kept, series}.parquet [default: the design's `format`, else csv].
+    #[arg(long, value_enum)]
+    format: Option<TableFormat>,
 }
 
 #[derive(Args, Debug)]
@@ -366,20 +372,39 @@ fn status(a: StatusArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn merge(a: DirArgs) -> Result<(), CliError> {
+fn merge(a: MergeArgs) -> Result<(), CliError> {
     let start = Instant::now();
     let _lock = lock(&a.dir, true)?;
     let sweep = SweepDir::open(&a.dir)?;
-    let merged = sweep::merge(&sweep).map_err(|e| match e {
+    let format = match a.format {
+        Some(TableFormat::Csv) => Format::Csv,
+        Some(TableFormat::Parquet) => Format::Parquet,
+        None => sweep.manifest.format,
+    };
+    let merged = sweep::merge(&sweep, format).map_err(|e| match e {
         SweepError::Incomplete(i) => CliError::Failure(anyhow::anyhow!("cannot merge: {i}")),
         other => other.into(),
     })?;
+    let written = match merged.files.as_slice() {
+        [one] => one.display().to_string(),
+        files => {
+            let names: Vec<String> = files
+                .iter()
+                .filter_map(|f| f.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .collect();
+            format!(
+                "{}/{{{}}}",
+                a.dir.join(sweep::merge::RESULTS_DIR).display(),
+                names.join(", ")
+            )
+        }
+    };
     say!(
-        "merged {} shard(s), {} runs, {} rows -> {} ({:.1} MB) in {:.2} s",
+        "merged {} shard(s), {} runs, {} rows -> {written} ({:.1} MB) in {:.2} s",
         merged.shards,
         merged.runs,
-        merged.lines,
-        merged.path.display(),
+        merged.rows,
         merged.bytes as f64 / 1e6,
         start.elapsed().as_secs_f64()
     );

@@ -97,6 +97,19 @@ impl Values {
         }
     }
 
+    /// The type's name, as the errors give it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Values::Bool(_) => "BOOLEAN",
+            Values::Int32(_) => "INT32",
+            Values::OptInt32(_) => "optional INT32",
+            Values::Int64(_) => "INT64",
+            Values::Float64(_) => "DOUBLE",
+            Values::OptFloat64(_) => "optional DOUBLE",
+            Values::Text(_) => "UTF8",
+        }
+    }
+
     /// Appends `other`'s values; `false` (and nothing appended) if its type differs.
     fn append(&mut self, other: Values) -> bool {
         match (self, other) {
@@ -157,6 +170,34 @@ impl Table {
                 .collect(),
             metadata: self.metadata.clone(),
         }
+    }
+
+    /// Appends `other`'s rows: its columns must have these names and types, in this order.
+    pub fn append(&mut self, other: Table) -> Result<(), TableError> {
+        check_lengths(&other)?;
+        self.check_schema(&other)?;
+        for (mine, c) in self.columns.iter_mut().zip(other.columns) {
+            mine.values.append(c.values);
+        }
+        Ok(())
+    }
+
+    /// Checks that `other` has these column names and types, in this order.
+    pub fn check_schema(&self, other: &Table) -> Result<(), TableError> {
+        let names = |t: &Table| -> Vec<String> {
+            let cols = t.columns.iter();
+            cols.map(|c| format!("{} {}", c.name, c.values.kind()))
+                .collect()
+        };
+        let (mine, theirs) = (names(self), names(other));
+        if mine == theirs {
+            return Ok(());
+        }
+        Err(TableError::Type {
+            column: "(schema)".into(),
+            expected: format!("columns {}", mine.join(", ")),
+            found: theirs.join(", "),
+        })
     }
 
     /// The column named `name`.
@@ -269,23 +310,7 @@ impl<W: Write + Send> TableWriter<W> {
 
     /// Appends `table`'s rows: its columns must have the writer's names and types, in order.
     pub fn append(&mut self, table: Table) -> Result<(), TableError> {
-        check_lengths(&table)?;
-        if table.columns.len() != self.pending.columns.len() {
-            return Err(TableError::Type {
-                column: "(schema)".into(),
-                expected: format!("{} columns", self.pending.columns.len()),
-                found: format!("{}", table.columns.len()),
-            });
-        }
-        for (mine, c) in self.pending.columns.iter_mut().zip(table.columns) {
-            if mine.name != c.name || !mine.values.append(c.values) {
-                return Err(TableError::Type {
-                    column: c.name,
-                    expected: format!("column `{}` of the writer's type", mine.name),
-                    found: "another column".into(),
-                });
-            }
-        }
+        self.pending.append(table)?;
         if self.pending.rows() >= ROW_GROUP {
             let empty = self.pending.empty_like();
             let full = std::mem::replace(&mut self.pending, empty);

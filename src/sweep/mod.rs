@@ -35,11 +35,12 @@ pub mod results;
 pub mod saltelli;
 pub mod sample;
 pub mod slurm;
+pub mod tables;
 
 use std::fmt;
 use std::path::Path;
 
-pub use design::{Design, Method, Outputs};
+pub use design::{Design, Format, Method, Outputs};
 pub use execute::{Runner, ShardOutcome, Timing};
 pub use folder::{ShardState, Status, SweepDir, compress};
 pub use merge::{Merged, merge};

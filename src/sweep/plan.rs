@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use toml::Value;
 
 use super::SweepError;
-use super::design::{Design, Domain, ListSource, Method, Outputs};
+use super::design::{Design, Domain, Format, ListSource, Method, Outputs};
 use super::keep::{KeepSpec, Keeper};
 use super::morris::{self, MorrisSettings};
 use super::saltelli::{self, SaltelliSettings};
@@ -246,6 +246,10 @@ pub struct SweepManifest {
     pub seed: u64,
     /// `fit` or `series`.
     pub outputs: String,
+    /// How a merge writes the results by default: `csv` or `parquet` (not in the plan hash:
+    /// shards hold the same tables whatever the format).
+    #[serde(default)]
+    pub format: Format,
     /// Compared years, if restricted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub years: Option<[i32; 2]>,
@@ -452,6 +456,7 @@ pub fn plan(
         runs,
         seed: design.seed,
         outputs: design.outputs.name().to_string(),
+        format: design.format,
         years,
         keep,
         common_random_numbers: design.common_random_numbers,

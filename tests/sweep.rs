@@ -15,6 +15,7 @@ use diaspora::compare::{self, Band, SimTable};
 use diaspora::observed::{self, SeriesKey};
 use diaspora::output::fmt_value;
 use diaspora::output::parquet::{self, Values};
+use diaspora::sweep::{SweepDir, results};
 
 const SMALL: &str = "tests/fixtures/sweeps/small.toml";
 
@@ -298,11 +299,25 @@ fn each_row_is_exactly_the_run_it_stands_for() {
         diaspora().args(args).arg(&dir).assert().success();
     }
     let fit_table = parquet::read_file(&dir.join("results/fit.parquet")).unwrap();
+    let sweep = SweepDir::open(&dir).unwrap();
+    let from_parquet = results::runs(&sweep).unwrap();
     diaspora()
         .args(["sweep", "merge"])
         .arg(&dir)
         .assert()
         .success();
+    // Runs read back whatever the format: the same but for the run times only Parquet keeps.
+    let from_csv = results::runs(&sweep).unwrap();
+    assert_eq!(from_csv.runs.len(), 12);
+    for (a, b) in from_csv.runs.iter().zip(&from_parquet.runs) {
+        assert_eq!(
+            (a.seconds, b.seconds.is_some_and(|s| s > 0.0)),
+            (None, true)
+        );
+        assert_eq!(a.distance, b.distance);
+        assert!(a.distance.is_some());
+        assert_eq!(a.values, b.values);
+    }
     let mut reader = csv::Reader::from_path(dir.join("results.csv")).unwrap();
     let header = reader.headers().unwrap().clone();
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
@@ -370,6 +385,15 @@ fn each_row_is_exactly_the_run_it_stands_for() {
         let distance: Vec<_> = measure("distance").collect();
         assert_eq!(distance.len(), 1);
         assert_eq!(&distance[0][col("value")], fmt(compare::distance(&fits)));
+        let run = &from_csv.runs[row.parse::<usize>().unwrap()];
+        assert_eq!(run.distance, compare::distance(&fits));
+        let switch = if &first[col("events.covid_border_closure.enabled")] == "true" {
+            1.0
+        } else {
+            0.0
+        };
+        assert_eq!(run.values[2], switch);
+        assert_eq!(run.seed.to_string(), seed);
         let rmse: Vec<_> = measure("log1p_rmse").collect();
         assert_eq!(rmse.len(), fits.len());
         assert!(fits.len() > 20, "the baseline has many observed units");

@@ -633,3 +633,166 @@ fn slurm_scripts_are_valid_bash_with_the_array_and_afterany() {
             .unwrap();
     }
 }
+
+/// The text of a shard's progress file, read as TOML.
+fn progress_of(dir: &Path, shard: usize, shards: usize) -> Option<toml::Table> {
+    let p = dir.join(format!(
+        "shards/shard-{shard:05}-of-{shards:05}.progress.toml"
+    ));
+    toml::from_str(&fs::read_to_string(p).ok()?).ok()
+}
+
+/// `sweep status` tells apart a shard done, one running (with its progress and an ETA), one
+/// killed outright, one failed (with its error), one whose host went silent and one never
+/// started; a shard run off a terminal writes progress lines on stderr.
+#[test]
+fn status_tells_each_state_of_a_shard_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let design = write_design(
+        tmp.path(),
+        "method = \"lhs\"\npoints = 400\nseed = 4\n\
+         [[parameters]]\npath = \"exit.base_rate.value\"\nmin = 4e-6\nmax = 9e-6\n",
+    );
+    let dir = tmp.path().join("s");
+    plan(design.to_str().unwrap(), &dir, 5);
+
+    // Shard 0 runs to the end, a heartbeat every 0.1 s: its progress lines go to stderr.
+    let out = diaspora()
+        .args(["sweep", "run", "--shard", "0", "--progress-every", "0.1"])
+        .arg(&dir)
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(!lines.is_empty(), "no progress line");
+    for l in &lines {
+        assert!(
+            l.starts_with("shard 0 of 5: ")
+                && l.contains(" of 80 runs, ")
+                && l.contains(" runs/s, ETA "),
+            "{l}"
+        );
+    }
+    let last = progress_of(&dir, 0, 5).unwrap();
+    assert_eq!(last["state"].as_str(), Some("done"));
+    assert_eq!(last["done"].as_integer(), Some(80));
+
+    // Shard 1 is seen running, then killed.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("diaspora"))
+        .current_dir(common::root())
+        .args([
+            "sweep",
+            "run",
+            "--shard",
+            "1",
+            "--threads",
+            "1",
+            "--progress-every",
+            "0.1",
+        ])
+        .arg(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while progress_of(&dir, 1, 5)
+        .and_then(|p| p["done"].as_integer())
+        .is_none_or(|d| d < 2)
+    {
+        assert!(started.elapsed().as_secs() < 60, "shard 1 made no progress");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let running = stdout(diaspora().args(["sweep", "status"]).arg(&dir));
+    child.kill().unwrap(); // SIGKILL: no word from the process
+    child.wait().unwrap();
+    let pid = child.id();
+    let line = running
+        .lines()
+        .find(|l| l.starts_with("running:"))
+        .unwrap_or_default();
+    assert!(line.starts_with("running:  shard 1 of 5: "), "{running}");
+    assert!(
+        line.contains(" of 80 runs, ") && line.contains(" runs/s, ETA "),
+        "{line}"
+    );
+    assert!(line.contains(&format!(", pid {pid}, heartbeat ")), "{line}");
+    assert!(running.contains("\nETA:      "), "{running}");
+    assert!(
+        running.contains("sbatch --array=2-4 "),
+        "not shard 1, which runs: {running}"
+    );
+
+    // Shard 2 fails: a folder where its file should go.
+    fs::create_dir(dir.join("shards/shard-00002-of-00005.shard")).unwrap();
+    let e = fails(
+        diaspora().args(["sweep", "run", "--shard", "2"]).arg(&dir),
+        1,
+    );
+    assert!(e.contains("Is a directory"), "{e}");
+
+    // Shard 4's runner on another machine went silent 1,000 s ago; shard 3 never started.
+    let plan_hash =
+        toml::from_str::<toml::Table>(&fs::read_to_string(dir.join("manifest.toml")).unwrap())
+            .unwrap()["plan_hash"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    fs::write(
+        dir.join("shards/shard-00004-of-00005.progress.toml"),
+        format!(
+            "state = \"running\"\nplan = \"{plan_hash}\"\nhost = \"elsewhere\"\npid = 1\n\
+             started = {}\nupdated = {}\nevery = 30.0\nruns = 80\ndone = 7\n",
+            now - 2000.0,
+            now - 1000.0
+        ),
+    )
+    .unwrap();
+
+    let status = stdout(diaspora().args(["sweep", "status"]).arg(&dir));
+    let said = |prefix: &str| -> String {
+        status
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} line in:\n{status}"))
+            .to_string()
+    };
+    assert_eq!(
+        said("finished:"),
+        "finished: 1 of 5 shard(s), 80 of 400 runs (0)"
+    );
+    let killed = said("killed:");
+    assert!(
+        killed.starts_with(&format!("killed:   shard 1: process {pid} on ")),
+        "{killed}"
+    );
+    assert!(
+        killed.contains(" of 80 runs done when last seen"),
+        "{killed}"
+    );
+    let failed = said("failed:");
+    assert!(failed.starts_with("failed:   shard 2: "), "{failed}");
+    assert!(
+        failed.contains("Is a directory") && failed.ends_with("after 80 of 80 runs)"),
+        "{failed}"
+    );
+    let stalled = said("stalled:");
+    assert!(
+        stalled.starts_with("stalled:  shard 4: no heartbeat from elsewhere (pid 1) for 16 min 4"),
+        "{stalled}"
+    );
+    assert_eq!(said("not started:"), "not started: 1 (3)");
+    assert_eq!(
+        said("ETA:"),
+        "ETA:      unknown (320 run(s) left, no shard running)"
+    );
+    assert!(said("resubmit:").starts_with("resubmit: sbatch --array=1-4 "));
+    assert_eq!(
+        stdout(diaspora().args(["sweep", "status", "--missing"]).arg(&dir)),
+        "1-4\n"
+    );
+}

@@ -16,6 +16,7 @@ mod contrast;
 mod keys;
 mod manual;
 mod plot;
+mod progress;
 mod run;
 mod schema;
 mod sensitivity;

@@ -18,6 +18,7 @@
 //! * `folder` — an opened sweep folder: shards, their files and their states;
 //! * `execute` — running a shard's rows: one scenario run and its fit per row;
 //! * `tables` — the results as tables keyed by plan row (shards, Parquet, CSV rendering);
+//! * `progress` — a shard's progress file, and what `status` makes of it;
 //! * `merge` — checking every shard and writing the results;
 //! * `results` — the merged results read back per run (for analyses and figures);
 //! * `slurm` — the `sbatch` array and merge scripts.
@@ -34,6 +35,7 @@ pub mod keep;
 pub mod merge;
 pub mod morris;
 pub mod plan;
+pub mod progress;
 pub mod results;
 pub mod saltelli;
 pub mod sample;

@@ -153,29 +153,26 @@ pub fn assess(
     now: f64,
     alive: impl Fn(&ShardProgress) -> Option<bool>,
 ) -> ShardReport {
-    let live = |p: &ShardProgress| match alive(p) {
-        Some(false) => Err(ShardReport::Killed(p.clone())),
-        _ => {
-            let silent = now - p.updated;
-            if silent > STALE_PERIODS * p.every + 60.0 {
-                Err(ShardReport::Stalled {
-                    progress: p.clone(),
-                    silent,
-                })
-            } else {
-                Ok(())
-            }
+    // What a running record is if its runner is not alive (`None` if it is).
+    let dead = |p: &ShardProgress| -> Option<ShardReport> {
+        if alive(p) == Some(false) {
+            return Some(ShardReport::Killed(p.clone()));
         }
+        let silent = now - p.updated;
+        (silent > STALE_PERIODS * p.every + 60.0).then(|| ShardReport::Stalled {
+            progress: p.clone(),
+            silent,
+        })
     };
     let running = progress
         .as_ref()
         .filter(|p| p.state == RunState::Running)
-        .map(|p| live(p));
+        .map(dead);
     match (running, state, progress) {
-        (Some(Ok(())), _, Some(p)) => ShardReport::Running(p),
+        (Some(None), _, Some(p)) => ShardReport::Running(p),
         (_, ShardState::Complete, _) => ShardReport::Done,
         (_, _, Some(p)) if p.state == RunState::Failed => ShardReport::Failed(p),
-        (Some(Err(dead)), _, _) => dead,
+        (Some(Some(dead)), _, _) => dead,
         (_, ShardState::Invalid(why), _) => ShardReport::Invalid(why),
         _ => ShardReport::NotStarted,
     }

@@ -505,11 +505,10 @@ impl Texts<'_> {
              # rate and the hosts' attractions are free (the first host's is the reference), every\n\
              # other value stays as in the scenario. Run with\n\
              #\n\
-             #     diaspora calibrate {self_path}\n\
+             #     diaspora calibrate calibration/{name}.toml\n\
              #\n\
              # Paths are `--set` key paths; priors are wide around the scenario's values.",
             name = self.name,
-            self_path = format!("calibration/{}.toml", self.name),
         );
         if self.sources.is_empty() {
             let _ = writeln!(

@@ -267,11 +267,6 @@ impl SweepDir {
             .join(format!("shard-{i:05}-of-{:05}.shard", self.manifest.shards))
     }
 
-    /// `results.csv`.
-    pub fn results_path(&self) -> PathBuf {
-        self.dir.join("results.csv")
-    }
-
     /// The array script written by `diaspora sweep slurm`.
     pub fn script_path(&self) -> PathBuf {
         self.dir.join("slurm").join("run.sbatch")

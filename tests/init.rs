@@ -24,6 +24,13 @@ fn stdout(c: &mut Command) -> String {
     String::from_utf8(c.assert().success().get_output().stdout.clone()).unwrap()
 }
 
+/// `diaspora init ARGS --dir DIR`, refused: exit 2; returns stderr.
+fn refused(dir: &Path, args: &[&str]) -> String {
+    let mut c = diaspora();
+    c.arg("init").args(args).arg("--dir").arg(dir);
+    String::from_utf8_lossy(&c.assert().code(2).get_output().stderr).into_owned()
+}
+
 /// The five hosts with the largest refugee stock in any year, computed from UNHCR's table.
 fn largest_hosts(population_csv: &str) -> Vec<String> {
     let mut r = csv::Reader::from_path(common::path(population_csv)).unwrap();
@@ -164,12 +171,7 @@ fn init_writes_a_scenario_and_calibration_that_work_for_two_origins() {
 
     // Never overwritten: exit 2, one line, the file unchanged.
     let before = fs::read(dir.join("eri.toml")).unwrap();
-    let a = diaspora()
-        .args(["init", "eri", "--origin", "ERI", "--dir"])
-        .arg(&dir)
-        .assert()
-        .code(2);
-    let e = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    let e = refused(&dir, &["eri", "--origin", "ERI"]);
     assert!(
         e.contains("eri.toml: exists; diaspora init never overwrites a file"),
         "{e}"
@@ -178,11 +180,7 @@ fn init_writes_a_scenario_and_calibration_that_work_for_two_origins() {
     assert_eq!(fs::read(dir.join("eri.toml")).unwrap(), before);
     // Nor when only the calibration file exists.
     fs::remove_file(dir.join("eri.toml")).unwrap();
-    diaspora()
-        .args(["init", "eri", "--origin", "ERI", "--dir"])
-        .arg(&dir)
-        .assert()
-        .code(2);
+    refused(&dir, &["eri", "--origin", "ERI"]);
     assert!(!dir.join("eri.toml").exists());
 }
 
@@ -203,12 +201,7 @@ fn an_origin_without_data_gets_files_that_run_and_a_clear_refusal_to_calibrate()
     assert!(e.contains("no observed sources"), "{e}");
 
     // Without hosts there is nothing to choose them from.
-    let a = diaspora()
-        .args(["init", "x", "--origin", "SYR", "--dir"])
-        .arg(&dir)
-        .assert()
-        .code(2);
-    let e = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    let e = refused(&dir, &["x", "--origin", "SYR"]);
     assert_eq!(
         e,
         "error: --hosts: no observed data for origin SYR under data to choose hosts from: give them, e.g. --hosts DEU,FRA\n"

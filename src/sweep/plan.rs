@@ -82,6 +82,18 @@ pub struct PlanRow {
 }
 
 impl PlanRow {
+    /// The row as `plan.csv` writes it: `row, point, replicate, seed`, then the cells.
+    pub fn record(&self) -> Vec<String> {
+        let mut rec = vec![
+            self.row.to_string(),
+            self.point.to_string(),
+            self.replicate.to_string(),
+            self.seed.to_string(),
+        ];
+        rec.extend(self.cells.iter().cloned());
+        rec
+    }
+
     /// The run's overrides: `path=cell` for every parameter, then `run.seed` and
     /// `run.replicates = 1`; exactly `diaspora run SCENARIO --seed S --replicates 1 --set …`.
     pub fn overrides(&self, parameters: &[String]) -> Result<Vec<Override>, ScenarioError> {
@@ -142,14 +154,7 @@ impl Plan {
         header.extend(self.parameters.iter().map(String::as_str));
         w.write_record(&header).expect("writes to memory");
         for r in &self.rows {
-            let mut rec = vec![
-                r.row.to_string(),
-                r.point.to_string(),
-                r.replicate.to_string(),
-                r.seed.to_string(),
-            ];
-            rec.extend(r.cells.iter().cloned());
-            w.write_record(&rec).expect("writes to memory");
+            w.write_record(r.record()).expect("writes to memory");
         }
         w.into_inner().expect("writes to memory")
     }

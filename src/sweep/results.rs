@@ -16,6 +16,7 @@ use super::folder::SweepDir;
 use super::merge::{RESULTS_CSV, RESULTS_RECORD, ResultsRecord, parquet_file};
 use super::plan::short;
 use super::tables::results_header;
+use crate::output::folder::{self, FolderError};
 use crate::output::parquet::{self, Table, Values};
 
 /// One output of a sweep: the distance, or a `keep` entry (and the year, for entries kept per
@@ -104,23 +105,18 @@ pub fn record(sweep: &SweepDir) -> Result<ResultsRecord, SweepError> {
             short(&sweep.manifest.plan_hash)
         )));
     }
-    for (name, hash) in &record.files {
-        let file = sweep.dir.join(name);
-        let now = crate::output::folder::file_hash(&file).map_err(|e| SweepError::Dir {
-            path: file.display().to_string(),
-            message: format!("cannot read ({e}); {again}"),
-        })?;
-        if &now != hash {
-            return Err(SweepError::Dir {
-                path: file.display().to_string(),
-                message: format!(
-                    "changed since it was merged (BLAKE3 {} in {RESULTS_RECORD}, {} now); {again}",
-                    short(hash),
-                    short(&now)
-                ),
-            });
-        }
-    }
+    let how = folder::Listed {
+        record: RESULTS_RECORD,
+        made: "merged",
+        again: &again,
+    };
+    folder::check_listed(&sweep.dir, &record.files, &how).map_err(|e| match e {
+        FolderError::Mismatch { path, message } => SweepError::Dir { path, message },
+        other => SweepError::Dir {
+            path: sweep.dir.display().to_string(),
+            message: other.to_string(),
+        },
+    })?;
     Ok(record)
 }
 

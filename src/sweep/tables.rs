@@ -352,14 +352,7 @@ impl<'a> CsvRenderer<'a> {
             _ => (&[][..], &[][..]),
         };
         for (i, &row) in row_column(runs).iter().enumerate() {
-            let r = &self.plan.rows[row as usize];
-            let mut prefix = vec![
-                r.row.to_string(),
-                r.point.to_string(),
-                r.replicate.to_string(),
-                r.seed.to_string(),
-            ];
-            prefix.extend(r.cells.iter().cloned());
+            let prefix = self.plan.rows[row as usize].record();
             let mut line = |measure: &str,
                             key: [&str; 3],
                             year: Option<i32>,

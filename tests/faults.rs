@@ -446,6 +446,7 @@ fn a_sweep_whose_results_changed_or_whose_merge_did_not_finish_is_not_analysed()
         .assert()
         .success();
     analyse().assert().success();
+    let from_csv = fs::read(sweep.join("sensitivity.csv")).unwrap();
     if cfg!(feature = "plot") {
         touch(&sweep.join("sensitivity.csv"));
         refused(
@@ -461,6 +462,10 @@ fn a_sweep_whose_results_changed_or_whose_merge_did_not_finish_is_not_analysed()
         .success();
     assert!(!results.exists(), "the CSV of the earlier merge is removed");
     analyse().assert().success();
+    assert!(
+        fs::read(sweep.join("sensitivity.csv")).unwrap() == from_csv,
+        "the analysis of the Parquet tables differs from that of results.csv"
+    );
     touch(&sweep.join("results/kept.parquet"));
     refused(
         &mut analyse(),

@@ -193,7 +193,7 @@ cmp "$CLUSTER/results.csv" "$LOCAL/results.csv" ||
 pass "array of $SHARDS tasks == one local process: $(wc -l <"$LOCAL/results.csv") lines identical"
 
 # --- lose one shard; status, merge and a resubmission of only that task -----------------------------
-rm "$CLUSTER/shards/shard-0000$LOST-of-0000$SHARDS.csv" "$CLUSTER/results.csv"
+rm "$CLUSTER/shards/shard-0000$LOST-of-0000$SHARDS.shard" "$CLUSTER/results.csv"
 [ "$("$BIN" sweep status "$CLUSTER" --missing)" = "$LOST" ] || fail "status --missing"
 script=$(cd "$CLUSTER" && pwd -P)/slurm/run.sbatch
 "$BIN" sweep status "$CLUSTER" | grep -qxF "resubmit: sbatch --array=$LOST $script" ||

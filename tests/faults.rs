@@ -359,9 +359,9 @@ fn a_calibration_out_that_cannot_be_used_is_refused_before_any_simulation() {
 
 /// Appends a newline to `path`: the table still parses, its hash does not match.
 fn touch(path: &Path) {
-    let mut text = fs::read_to_string(path).unwrap();
-    text.push('\n');
-    fs::write(path, text).unwrap();
+    let mut bytes = fs::read(path).unwrap();
+    bytes.push(b'\n');
+    fs::write(path, bytes).unwrap();
 }
 
 #[test]
@@ -446,6 +446,7 @@ fn a_sweep_whose_results_changed_or_whose_merge_did_not_finish_is_not_analysed()
         .assert()
         .success();
     analyse().assert().success();
+    let from_csv = fs::read(sweep.join("sensitivity.csv")).unwrap();
     if cfg!(feature = "plot") {
         touch(&sweep.join("sensitivity.csv"));
         refused(
@@ -453,10 +454,27 @@ fn a_sweep_whose_results_changed_or_whose_merge_did_not_finish_is_not_analysed()
             "sensitivity.csv: changed since it was written",
         );
     }
-    // A merge killed after writing results.csv leaves no record.
+    // The Parquet tables are checked the same way.
+    diaspora()
+        .args(["sweep", "merge", "--format", "parquet"])
+        .arg(&sweep)
+        .assert()
+        .success();
+    assert!(!results.exists(), "the CSV of the earlier merge is removed");
+    analyse().assert().success();
+    assert!(
+        fs::read(sweep.join("sensitivity.csv")).unwrap() == from_csv,
+        "the analysis of the Parquet tables differs from that of results.csv"
+    );
+    touch(&sweep.join("results/kept.parquet"));
+    refused(
+        &mut analyse(),
+        "results/kept.parquet: changed since it was merged",
+    );
+    // A merge killed after writing the results leaves no record.
     fs::remove_file(sweep.join("results.toml")).unwrap();
     refused(
         &mut analyse(),
-        "results.toml: missing: results.csv is not from a merge that finished",
+        "results.toml: missing: no results from a merge that finished",
     );
 }

@@ -14,6 +14,8 @@ use assert_cmd::Command;
 use diaspora::compare::{self, Band, SimTable};
 use diaspora::observed::{self, SeriesKey};
 use diaspora::output::fmt_value;
+use diaspora::output::parquet::{self, Values};
+use diaspora::sweep::{SweepDir, results};
 
 const SMALL: &str = "tests/fixtures/sweeps/small.toml";
 
@@ -149,12 +151,13 @@ fn sharded_threaded_and_resubmitted_sweeps_merge_to_identical_bytes() {
     let mut names: Vec<String> = fs::read_dir(five.join("shards"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".shard"))
         .collect();
     names.sort();
     assert_eq!(
         names,
         (0..5)
-            .map(|i| format!("shard-0000{i}-of-00005.csv"))
+            .map(|i| format!("shard-0000{i}-of-00005.shard"))
             .collect::<Vec<_>>()
     );
     diaspora()
@@ -167,18 +170,51 @@ fn sharded_threaded_and_resubmitted_sweeps_merge_to_identical_bytes() {
         merged == reference,
         "5 shards on 2 threads differ from 1 shard on 1 thread"
     );
+    // So do the Parquet tables, but for the measured run times.
+    let tables = |dir: &Path| -> Vec<parquet::Table> {
+        diaspora()
+            .args(["sweep", "merge", "--format", "parquet"])
+            .arg(dir)
+            .assert()
+            .success();
+        ["runs", "fit", "series"]
+            .iter()
+            .map(|n| {
+                let mut t = parquet::read_file(&dir.join(format!("results/{n}.parquet"))).unwrap();
+                if let Some(i) = t.columns.iter().position(|c| c.name == "seconds") {
+                    match &t.columns[i].values {
+                        Values::Float64(s) => assert!(s.iter().all(|&s| s > 0.0), "{s:?}"),
+                        other => panic!("seconds: {other:?}"),
+                    }
+                    t.columns.remove(i);
+                }
+                t
+            })
+            .collect()
+    };
+    let (a, b) = (tables(&one), tables(&five));
+    assert_eq!(a[0].rows(), 12);
+    assert!(
+        a == b,
+        "the Parquet tables of 5 shards differ from those of 1"
+    );
+    diaspora()
+        .args(["sweep", "merge"])
+        .arg(&five)
+        .assert()
+        .success();
 
     // A finished shard is skipped unless --force.
     let skip = stdout(diaspora().args(["sweep", "run", "--shard", "3"]).arg(&five));
     assert!(skip.contains("already complete"), "{skip}");
 
     // Lose shards 1 and 3: status and merge name them, and the --array that reruns them.
-    fs::remove_file(five.join("shards/shard-00001-of-00005.csv")).unwrap();
-    fs::remove_file(five.join("shards/shard-00003-of-00005.csv")).unwrap();
+    fs::remove_file(five.join("shards/shard-00001-of-00005.shard")).unwrap();
+    fs::remove_file(five.join("shards/shard-00003-of-00005.shard")).unwrap();
     fs::remove_file(five.join("results.csv")).unwrap();
     let status = stdout(diaspora().args(["sweep", "status"]).arg(&five));
     assert!(status.contains("finished: 3 of 5 shard(s)"), "{status}");
-    assert!(status.contains("missing:  2 (1,3)"), "{status}");
+    assert!(status.contains("not started: 2 (1,3)"), "{status}");
     assert!(status.contains("sbatch --array=1,3 "), "{status}");
     assert_eq!(
         stdout(diaspora().args(["sweep", "status", "--missing"]).arg(&five)),
@@ -201,7 +237,7 @@ fn sharded_threaded_and_resubmitted_sweeps_merge_to_identical_bytes() {
     assert!(!five.join("results.csv").exists(), "nothing merged");
 
     // A shard of the right name but edited contents is not merged either.
-    let path = five.join("shards/shard-00004-of-00005.csv");
+    let path = five.join("shards/shard-00004-of-00005.shard");
     let mut bytes = fs::read(&path).unwrap();
     let last = bytes.len() - 2;
     bytes[last] = if bytes[last] == b'1' { b'2' } else { b'1' };
@@ -231,11 +267,17 @@ fn sharded_threaded_and_resubmitted_sweeps_merge_to_identical_bytes() {
     assert!(fs::read(five.join("results.csv")).unwrap() == reference);
 
     // Shards of different diaspora versions are not mixed.
-    let path = five.join("shards/shard-00000-of-00005.csv");
-    let text = fs::read_to_string(&path).unwrap();
-    let version = format!("version={}", env!("CARGO_PKG_VERSION"));
-    assert!(text.lines().next().unwrap().ends_with(&version));
-    fs::write(&path, text.replacen(&version, "version=0.0.0-old", 1)).unwrap();
+    let path = five.join("shards/shard-00000-of-00005.shard");
+    let bytes = fs::read(&path).unwrap();
+    let nl = bytes.iter().position(|&b| b == b'\n').unwrap();
+    let first = String::from_utf8(bytes[..nl].to_vec()).unwrap();
+    let version = format!(" version={} ", env!("CARGO_PKG_VERSION"));
+    assert!(first.contains(&version), "{first}");
+    let mut edited = first
+        .replacen(&version, " version=0.0.0-old ", 1)
+        .into_bytes();
+    edited.extend_from_slice(&bytes[nl..]);
+    fs::write(&path, edited).unwrap();
     let e = fails(diaspora().args(["sweep", "merge"]).arg(&five), 2);
     assert!(
         e.contains("shards were run by different diaspora versions (0.0.0-old ran 0; "),
@@ -244,19 +286,40 @@ fn sharded_threaded_and_resubmitted_sweeps_merge_to_identical_bytes() {
 }
 
 /// A row of results.csv is `diaspora run SCENARIO --seed S --replicates 1 --set p=v…`: its
-/// simulated series equal that run's series.csv, and its fit metrics are that run's.
+/// simulated series equal that run's series.csv, and its fit metrics are that run's — in
+/// `results.csv` and, every metric of `fit.csv`, in the Parquet `fit` table.
 #[test]
 fn each_row_is_exactly_the_run_it_stands_for() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("s");
     plan(SMALL, &dir, 3);
+    for args in [
+        vec!["sweep", "run", "--all"],
+        vec!["sweep", "merge", "--format", "parquet"],
+    ] {
+        diaspora().args(args).arg(&dir).assert().success();
+    }
+    let fit_table = parquet::read_file(&dir.join("results/fit.parquet")).unwrap();
+    let sweep = SweepDir::open(&dir).unwrap();
+    let from_parquet = results::runs(&sweep).unwrap();
     diaspora()
-        .args(["sweep", "run", "--shard", "2"])
+        .args(["sweep", "merge"])
         .arg(&dir)
         .assert()
         .success();
-    let shard = fs::read_to_string(dir.join("shards/shard-00002-of-00003.csv")).unwrap();
-    let mut reader = csv::Reader::from_reader(shard.split_once('\n').unwrap().1.as_bytes());
+    // Runs read back whatever the format: the same but for the run times only Parquet keeps.
+    let from_csv = results::runs(&sweep).unwrap();
+    assert_eq!(from_csv.runs.len(), 12);
+    for (a, b) in from_csv.runs.iter().zip(&from_parquet.runs) {
+        assert_eq!(
+            (a.seconds, b.seconds.is_some_and(|s| s > 0.0)),
+            (None, true)
+        );
+        assert_eq!(a.distance, b.distance);
+        assert!(a.distance.is_some());
+        assert_eq!(a.values, b.values);
+    }
+    let mut reader = csv::Reader::from_path(dir.join("results.csv")).unwrap();
     let header = reader.headers().unwrap().clone();
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
@@ -323,6 +386,15 @@ fn each_row_is_exactly_the_run_it_stands_for() {
         let distance: Vec<_> = measure("distance").collect();
         assert_eq!(distance.len(), 1);
         assert_eq!(&distance[0][col("value")], fmt(compare::distance(&fits)));
+        let run = &from_csv.runs[row.parse::<usize>().unwrap()];
+        assert_eq!(run.distance, compare::distance(&fits));
+        let switch = if &first[col("events.covid_border_closure.enabled")] == "true" {
+            1.0
+        } else {
+            0.0
+        };
+        assert_eq!(run.values[2], switch);
+        assert_eq!(run.seed.to_string(), seed);
         let rmse: Vec<_> = measure("log1p_rmse").collect();
         assert_eq!(rmse.len(), fits.len());
         assert!(fits.len() > 20, "the baseline has many observed units");
@@ -342,6 +414,50 @@ fn each_row_is_exactly_the_run_it_stands_for() {
             };
             let year: i32 = rec[col("year")].parse().unwrap();
             assert_eq!(series_csv[&(key, year)], &rec[col("value")]);
+        }
+
+        // The Parquet fit table: every metric of fit.csv, exactly.
+        let row: i64 = row.parse().unwrap();
+        let at: Vec<usize> = match fit_table.column("row") {
+            Some(Values::Int64(rows)) => (0..rows.len()).filter(|&i| rows[i] == row).collect(),
+            other => panic!("row column: {other:?}"),
+        };
+        assert_eq!(at.len(), fits.len());
+        let text = |name: &str, i: usize| match fit_table.column(name) {
+            Some(Values::Text(v)) => v[i].clone(),
+            other => panic!("{name}: {other:?}"),
+        };
+        let int = |name: &str, i: usize| match fit_table.column(name) {
+            Some(Values::Int32(v)) => v[i],
+            other => panic!("{name}: {other:?}"),
+        };
+        let stat = |name: &str, i: usize| match fit_table.column(name) {
+            Some(Values::OptFloat64(v)) => v[i],
+            Some(Values::Float64(v)) => Some(v[i]),
+            other => panic!("{name}: {other:?}"),
+        };
+        for (&i, fit) in at.iter().zip(&fits) {
+            let key = (text("series", i), text("place", i), text("sex", i));
+            assert_eq!(
+                key,
+                (
+                    fit.key.series.clone(),
+                    fit.key.place.clone(),
+                    fit.key.sex.clone()
+                )
+            );
+            assert_eq!(int("years", i), fit.pairs.len() as i32);
+            assert_eq!(int("first_year", i), fit.pairs[0].year);
+            assert_eq!(int("last_year", i), fit.pairs.last().unwrap().year);
+            let masked = fit.pairs.iter().filter(|p| p.obs_lower < p.obs).count();
+            assert_eq!(int("masked_years", i), masked as i32);
+            assert_eq!(stat("log1p_rmse", i), fit.log1p_rmse);
+            assert_eq!(stat("mean_abs_log_ratio", i), fit.mean_abs_log_ratio);
+            assert_eq!(stat("mase", i), fit.mase);
+            assert_eq!(stat("bias", i), Some(fit.bias));
+            assert_eq!(stat("coverage_90", i), fit.coverage);
+            let m = text("measure", i);
+            assert!(m == "stock" || m == "flow", "{m}");
         }
     }
 }
@@ -517,4 +633,167 @@ fn slurm_scripts_are_valid_bash_with_the_array_and_afterany() {
             .map(|s| assert!(s.success(), "{f} is not valid bash"))
             .unwrap();
     }
+}
+
+/// The text of a shard's progress file, read as TOML.
+fn progress_of(dir: &Path, shard: usize, shards: usize) -> Option<toml::Table> {
+    let p = dir.join(format!(
+        "shards/shard-{shard:05}-of-{shards:05}.progress.toml"
+    ));
+    toml::from_str(&fs::read_to_string(p).ok()?).ok()
+}
+
+/// `sweep status` tells apart a shard done, one running (with its progress and an ETA), one
+/// killed outright, one failed (with its error), one whose host went silent and one never
+/// started; a shard run off a terminal writes progress lines on stderr.
+#[test]
+fn status_tells_each_state_of_a_shard_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let design = write_design(
+        tmp.path(),
+        "method = \"lhs\"\npoints = 400\nseed = 4\n\
+         [[parameters]]\npath = \"exit.base_rate.value\"\nmin = 4e-6\nmax = 9e-6\n",
+    );
+    let dir = tmp.path().join("s");
+    plan(design.to_str().unwrap(), &dir, 5);
+
+    // Shard 0 runs to the end, a heartbeat every 0.1 s: its progress lines go to stderr.
+    let out = diaspora()
+        .args(["sweep", "run", "--shard", "0", "--progress-every", "0.1"])
+        .arg(&dir)
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(!lines.is_empty(), "no progress line");
+    for l in &lines {
+        assert!(
+            l.starts_with("shard 0 of 5: ")
+                && l.contains(" of 80 runs, ")
+                && l.contains(" runs/s, ETA "),
+            "{l}"
+        );
+    }
+    let last = progress_of(&dir, 0, 5).unwrap();
+    assert_eq!(last["state"].as_str(), Some("done"));
+    assert_eq!(last["done"].as_integer(), Some(80));
+
+    // Shard 1 is seen running, then killed.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("diaspora"))
+        .current_dir(common::root())
+        .args([
+            "sweep",
+            "run",
+            "--shard",
+            "1",
+            "--threads",
+            "1",
+            "--progress-every",
+            "0.1",
+        ])
+        .arg(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while progress_of(&dir, 1, 5)
+        .and_then(|p| p["done"].as_integer())
+        .is_none_or(|d| d < 2)
+    {
+        assert!(started.elapsed().as_secs() < 60, "shard 1 made no progress");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let running = stdout(diaspora().args(["sweep", "status"]).arg(&dir));
+    child.kill().unwrap(); // SIGKILL: no word from the process
+    child.wait().unwrap();
+    let pid = child.id();
+    let line = running
+        .lines()
+        .find(|l| l.starts_with("running:"))
+        .unwrap_or_default();
+    assert!(line.starts_with("running:  shard 1 of 5: "), "{running}");
+    assert!(
+        line.contains(" of 80 runs, ") && line.contains(" runs/s, ETA "),
+        "{line}"
+    );
+    assert!(line.contains(&format!(", pid {pid}, heartbeat ")), "{line}");
+    assert!(running.contains("\nETA:      "), "{running}");
+    assert!(
+        running.contains("sbatch --array=2-4 "),
+        "not shard 1, which runs: {running}"
+    );
+
+    // Shard 2 fails: a folder where its file should go.
+    fs::create_dir(dir.join("shards/shard-00002-of-00005.shard")).unwrap();
+    let e = fails(
+        diaspora().args(["sweep", "run", "--shard", "2"]).arg(&dir),
+        1,
+    );
+    assert!(e.contains("Is a directory"), "{e}");
+
+    // Shard 4's runner on another machine went silent 1,000 s ago; shard 3 never started.
+    let plan_hash =
+        toml::from_str::<toml::Table>(&fs::read_to_string(dir.join("manifest.toml")).unwrap())
+            .unwrap()["plan_hash"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    fs::write(
+        dir.join("shards/shard-00004-of-00005.progress.toml"),
+        format!(
+            "state = \"running\"\nplan = \"{plan_hash}\"\nhost = \"elsewhere\"\npid = 1\n\
+             started = {}\nupdated = {}\nevery = 30.0\nruns = 80\ndone = 7\n",
+            now - 2000.0,
+            now - 1000.0
+        ),
+    )
+    .unwrap();
+
+    let status = stdout(diaspora().args(["sweep", "status"]).arg(&dir));
+    let said = |prefix: &str| -> String {
+        status
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} line in:\n{status}"))
+            .to_string()
+    };
+    assert_eq!(
+        said("finished:"),
+        "finished: 1 of 5 shard(s), 80 of 400 runs (0)"
+    );
+    let killed = said("killed:");
+    assert!(
+        killed.starts_with(&format!("killed:   shard 1: process {pid} on ")),
+        "{killed}"
+    );
+    assert!(
+        killed.contains(" of 80 runs done when last seen"),
+        "{killed}"
+    );
+    let failed = said("failed:");
+    assert!(failed.starts_with("failed:   shard 2: "), "{failed}");
+    assert!(
+        failed.contains("Is a directory") && failed.ends_with("after 80 of 80 runs)"),
+        "{failed}"
+    );
+    let stalled = said("stalled:");
+    assert!(
+        stalled.starts_with("stalled:  shard 4: no heartbeat from elsewhere (pid 1) for 16 min 4"),
+        "{stalled}"
+    );
+    assert_eq!(said("not started:"), "not started: 1 (3)");
+    assert_eq!(
+        said("ETA:"),
+        "ETA:      unknown (320 run(s) left, no shard running)"
+    );
+    assert!(said("resubmit:").starts_with("resubmit: sbatch --array=1-4 "));
+    assert_eq!(
+        stdout(diaspora().args(["sweep", "status", "--missing"]).arg(&dir)),
+        "1-4\n"
+    );
 }

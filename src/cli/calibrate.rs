@@ -13,6 +13,7 @@ use diaspora::calibrate::{self, CalibrationError, Config, Problem, Progress, hol
 
 use diaspora::output::{Target, folder};
 
+use super::progress::{self, duration};
 use super::{CliError, pool};
 
 #[derive(Args, Debug)]
@@ -76,16 +77,6 @@ fn within(generation: u32, t: Tally, elapsed: f64) -> String {
     )
 }
 
-/// Seconds as `45 s`, `3 min 20 s` or `2 h 05 min`.
-fn duration(seconds: f64) -> String {
-    let s = seconds.round() as u64;
-    match s {
-        0..60 => format!("{s} s"),
-        60..3600 => format!("{} min {:02} s", s / 60, s % 60),
-        _ => format!("{} h {:02} min", s / 3600, s % 3600 / 60),
-    }
-}
-
 fn tolerance(t: f64) -> String {
     if t.is_finite() {
         format!("{t:.4}")
@@ -137,12 +128,7 @@ impl Progress for Report {
 }
 
 pub fn calibrate(args: CalibrateArgs) -> Result<(), CliError> {
-    let every = Duration::try_from_secs_f64(args.progress_every).map_err(|_| {
-        CliError::Input(format!(
-            "--progress-every {}: expected a number of seconds ≥ 0",
-            args.progress_every
-        ))
-    })?;
+    let every = progress::every(args.progress_every)?;
     let config = Config::read(&args.calibration)?;
     let dir = args
         .out

@@ -13,9 +13,11 @@ macro_rules! say {
 mod calibrate;
 mod compare;
 mod contrast;
+mod init;
 mod keys;
 mod manual;
 mod plot;
+mod progress;
 mod run;
 mod sbc;
 mod schema;
@@ -45,6 +47,8 @@ enum Command {
     Run(run::RunArgs),
     /// Check a scenario and print a one-screen summary.
     Validate(validate::ValidateArgs),
+    /// Write a small commented scenario for a new origin and a matching calibration file.
+    Init(init::InitArgs),
     /// Compare a run with the observed record: write RUN_DIR/fit.csv and print the fit.
     Compare(compare::CompareArgs),
     /// Draw a run's figures against the observed record (PNG or SVG).
@@ -141,6 +145,7 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Run(a) => run::run(a),
         Command::Validate(a) => validate::validate(a),
+        Command::Init(a) => init::init(a),
         Command::Compare(a) => compare::compare(a),
         Command::Plot(a) => plot::plot(a),
         Command::Sweep(a) => sweep::sweep(a),

@@ -7,6 +7,7 @@ use std::time::Instant;
 use clap::Args;
 
 use diaspora::sensitivity::{self, Bootstrap, Indices, OutputAnalysis, table};
+use diaspora::sweep::merge::ResultsRecord;
 use diaspora::sweep::plan::{POINTS_CSV, read_points};
 use diaspora::sweep::results::{self, DISTANCE, OutputName};
 use diaspora::sweep::{Method, SweepDir};
@@ -29,11 +30,15 @@ pub struct SensitivityArgs {
     level: f64,
 }
 
-/// Writes `sensitivity.csv`, then `sensitivity.toml` listing its hash and that of the
-/// `results.csv` it was computed from (removed first, so a write killed half-way is refused by
+/// Writes `sensitivity.csv`, then `sensitivity.toml` listing its hash and those of the results
+/// files it was computed from (removed first, so a write killed half-way is refused by
 /// `diaspora plot`); returns the path of the table.
-fn write_analysis(sweep: &SweepDir, csv: &[u8]) -> Result<PathBuf, CliError> {
-    use diaspora::output::{folder, write_atomic};
+fn write_analysis(
+    sweep: &SweepDir,
+    results: &ResultsRecord,
+    csv: &[u8],
+) -> Result<PathBuf, CliError> {
+    use diaspora::output::write_atomic;
     let path = sweep.dir.join(table::CSV);
     let record = sweep.dir.join(table::RECORD);
     let fail = |p: &std::path::Path, e: std::io::Error| {
@@ -44,15 +49,11 @@ fn write_analysis(sweep: &SweepDir, csv: &[u8]) -> Result<PathBuf, CliError> {
         _ => {}
     }
     write_atomic(&path, csv).map_err(|e| fail(&path, e))?;
-    let results = sweep.results_path();
-    let results_hash = folder::file_hash(&results).map_err(|e| fail(&results, e))?;
-    let files = [
-        (
-            table::CSV.to_string(),
-            blake3::hash(csv).to_hex().to_string(),
-        ),
-        ("results.csv".to_string(), results_hash),
-    ];
+    let mut files = results.files.clone();
+    files.insert(
+        table::CSV.to_string(),
+        blake3::hash(csv).to_hex().to_string(),
+    );
     let text = toml::to_string(&table::Record {
         crate_version: env!("CARGO_PKG_VERSION").to_string(),
         files: files.into_iter().collect(),
@@ -90,6 +91,7 @@ pub fn sensitivity(a: SensitivityArgs) -> Result<(), CliError> {
     };
     let block = m.block().expect("a sensitivity design");
     let unit = read_points(&a.dir.join(POINTS_CSV), &m.parameters, block)?;
+    let record = results::record(&sweep)?;
     let runs = results::read(&sweep)?;
     let chosen = choose(&a.output, m, &runs.outputs)?;
     let outputs: Vec<OutputName> = chosen.iter().map(|&i| runs.outputs[i].clone()).collect();
@@ -111,7 +113,7 @@ pub fn sensitivity(a: SensitivityArgs) -> Result<(), CliError> {
         .iter()
         .flat_map(|o| table::rows(o, design.name(), &m.parameters))
         .collect();
-    let path = write_analysis(&sweep, &table::to_csv(&rows))?;
+    let path = write_analysis(&sweep, &record, &table::to_csv(&rows))?;
 
     let what = match design {
         sensitivity::Design::Morris => format!(

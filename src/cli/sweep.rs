@@ -3,17 +3,23 @@
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use diaspora::sweep::{
-    self, Design, Runner, ShardOutcome, SlurmOptions, SweepDir, SweepError, Timing, compress,
+    self, Design, Format, Runner, ShardOutcome, SlurmOptions, SweepDir, SweepError, Timing,
+    compress,
 };
 
 use diaspora::output::Lock;
+use diaspora::sweep::progress::{RunState, ShardProgress, ShardReport};
 
+use super::progress::{self, Heartbeat};
+use super::run::TableFormat;
 use super::{CliError, pool};
 
 /// The sweep folder's lock (`.NAME.lock` beside it): exclusive to plan, merge or analyse it,
@@ -48,10 +54,11 @@ enum SweepCommand {
     Plan(PlanArgs),
     /// Run one shard (--shard I, or the Slurm array task id) or every shard (--all).
     Run(RunArgs),
-    /// List finished and missing shards, and the sbatch command that resubmits the missing.
+    /// Each shard done, running (with its progress), failed (with its error), killed or not
+    /// started; an ETA; the sbatch command that resubmits the unfinished.
     Status(StatusArgs),
-    /// Check every shard and write DIR/results.csv.
-    Merge(DirArgs),
+    /// Check every shard and write DIR/results.csv or the Parquet tables DIR/results/*.parquet.
+    Merge(MergeArgs),
     /// Write DIR/slurm/{run.sbatch, merge.sbatch, submit.sh}.
     Slurm(SlurmArgs),
 }
@@ -91,21 +98,31 @@ struct RunArgs {
     /// Worker threads (default: one per core, or $RAYON_NUM_THREADS).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Seconds between heartbeats: each replaces the shard's progress file (read by `sweep
+    /// status`) and, when stderr is not a terminal (a batch job, a log file), writes a progress
+    /// line (runs done, rate, ETA). At least 0.1.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    progress_every: f64,
 }
 
 #[derive(Args, Debug)]
 struct StatusArgs {
     /// Sweep folder.
     dir: PathBuf,
-    /// Print only the unfinished shards, as an --array list (e.g. 2,5,7-9; empty if none).
+    /// Print only the shards to run (neither finished nor running), as an --array list (e.g.
+    /// 2,5,7-9; empty if none).
     #[arg(long)]
     missing: bool,
 }
 
 #[derive(Args, Debug)]
-struct DirArgs {
+struct MergeArgs {
     /// Sweep folder.
     dir: PathBuf,
+    /// `csv`: DIR/results.csv (long, one row per run × measure); `parquet`: the tables
+    /// DIR/results/{runs, fit, kept, series}.parquet [default: the design's `format`, else csv].
+    #[arg(long, value_enum)]
+    format: Option<TableFormat>,
 }
 
 #[derive(Args, Debug)]
@@ -236,7 +253,9 @@ fn run(a: RunArgs) -> Result<(), CliError> {
         Some(b) => b.suspend(|| say!("{line}")),
         None => say!("{line}"),
     };
+    let done = Arc::new(AtomicUsize::new(0));
     let tick = || {
+        done.fetch_add(1, Ordering::Relaxed);
         if let Some(b) = &bar {
             b.inc(1);
         }
@@ -245,38 +264,78 @@ fn run(a: RunArgs) -> Result<(), CliError> {
     let start = Instant::now();
     let (mut ran, mut skipped, mut runs) = (0, 0, 0);
     let mut timing = Timing::default();
+    let period = progress::every(a.progress_every)?.max(Duration::from_millis(100));
+    let host = progress::host();
     for &i in &shards {
         let rows = sweep.shard_rows(i);
-        let outcome = pool.install(|| runner.run_shard(i, a.force, &tick))?;
-        match outcome {
-            ShardOutcome::Skipped => {
-                skipped += 1;
-                if let Some(b) = &bar {
-                    b.inc(rows.len() as u64);
-                }
-                say_line(format!(
-                    "shard {i} of {n}: already complete (plan {}), skipped; --force reruns it",
-                    sweep::plan::short(&sweep.manifest.plan_hash)
-                ));
+        if !a.force && sweep.read_shard(i).is_ok() {
+            skipped += 1;
+            if let Some(b) = &bar {
+                b.inc(rows.len() as u64);
             }
-            ShardOutcome::Ran {
-                runs: r,
-                seconds,
-                timing: t,
-                path,
-            } => {
-                ran += 1;
-                runs += r;
-                timing = timing + t;
-                say_line(format!(
-                    "shard {i} of {n}: rows {}-{}, {r} runs in {seconds:.2} s ({:.1} runs/s on {threads} thread(s)) -> {}",
-                    rows.start,
-                    rows.end - 1,
-                    r as f64 / seconds.max(1e-9),
-                    path.display()
-                ));
-            }
+            say_line(format!(
+                "shard {i} of {n}: already complete (plan {}), skipped; --force reruns it",
+                sweep::plan::short(&sweep.manifest.plan_hash)
+            ));
+            continue;
         }
+        let mut record = ShardProgress {
+            state: RunState::Running,
+            plan: sweep.manifest.plan_hash.clone(),
+            host: host.clone(),
+            pid: std::process::id(),
+            started: progress::now(),
+            updated: progress::now(),
+            every: period.as_secs_f64(),
+            runs: rows.len(),
+            done: 0,
+            error: None,
+        };
+        sweep.write_progress(i, &record)?;
+        done.store(0, Ordering::Relaxed);
+        let beat = Heartbeat::start(
+            &sweep,
+            i,
+            record.clone(),
+            done.clone(),
+            period,
+            bar.is_none(),
+        );
+        let outcome = pool.install(|| runner.run_shard(i, a.force, &tick));
+        beat.stop();
+        record.done = done.load(Ordering::Relaxed);
+        record.updated = progress::now();
+        let (r, seconds, t, path) = match outcome {
+            Ok(ShardOutcome::Ran {
+                runs,
+                seconds,
+                timing,
+                path,
+            }) => (runs, seconds, timing, path),
+            // Completed meanwhile by another runner (the check above is not atomic with it).
+            Ok(ShardOutcome::Skipped) => {
+                skipped += 1;
+                continue;
+            }
+            Err(e) => {
+                record.state = RunState::Failed;
+                record.error = Some(e.to_string().lines().last().unwrap_or_default().into());
+                let _ = sweep.write_progress(i, &record);
+                return Err(e.into());
+            }
+        };
+        record.state = RunState::Done;
+        sweep.write_progress(i, &record)?;
+        ran += 1;
+        runs += r;
+        timing = timing + t;
+        say_line(format!(
+            "shard {i} of {n}: rows {}-{}, {r} runs in {seconds:.2} s ({:.1} runs/s on {threads} thread(s)) -> {}",
+            rows.start,
+            rows.end - 1,
+            r as f64 / seconds.max(1e-9),
+            path.display()
+        ));
     }
     if let Some(b) = &bar {
         b.finish_and_clear();
@@ -308,8 +367,11 @@ fn run(a: RunArgs) -> Result<(), CliError> {
 
 fn status(a: StatusArgs) -> Result<(), CliError> {
     let sweep = SweepDir::open(&a.dir)?;
-    let s = sweep.status();
-    let todo = s.todo();
+    let host = progress::host();
+    let reports = sweep::progress::reports(&sweep, progress::now(), &|p| progress::alive(p, &host));
+    let todo: Vec<usize> = (0..reports.len())
+        .filter(|&i| reports[i].needs_running())
+        .collect();
     if a.missing {
         say!("{}", compress(&todo));
         return Ok(());
@@ -322,32 +384,94 @@ fn status(a: StatusArgs) -> Result<(), CliError> {
         m.runs,
         sweep::plan::short(&m.plan_hash)
     );
-    let done_runs: usize = s.complete.iter().map(|&i| sweep.shard_rows(i).len()).sum();
+    let of = |pick: fn(&ShardReport) -> bool| -> Vec<usize> {
+        (0..n).filter(|&i| pick(&reports[i])).collect()
+    };
+    let done = of(|r| matches!(r, ShardReport::Done));
+    let done_runs: usize = done.iter().map(|&i| sweep.shard_rows(i).len()).sum();
+    let list = |ids: &[usize]| {
+        if ids.is_empty() {
+            "none".to_string()
+        } else {
+            compress(ids)
+        }
+    };
     say!(
         "finished: {} of {n} shard(s), {done_runs} of {} runs ({})",
-        s.complete.len(),
+        done.len(),
         m.runs,
-        if s.complete.is_empty() {
-            "none".into()
-        } else {
-            compress(&s.complete)
-        }
+        list(&done)
     );
-    if todo.is_empty() {
+    let (mut running_runs, mut rate) = (0, 0.0);
+    for (i, r) in reports.iter().enumerate() {
+        match r {
+            ShardReport::Running(p) => {
+                running_runs += p.done;
+                rate += p.rate().unwrap_or(0.0);
+                say!(
+                    "running:  {} (on {}, pid {}, heartbeat {} ago)",
+                    progress::shard_line(i, n, p),
+                    p.host,
+                    p.pid,
+                    progress::duration(progress::now() - p.updated)
+                );
+            }
+            ShardReport::Failed(p) => say!(
+                "failed:   shard {i}: {} (on {}, after {} of {} runs)",
+                p.error.as_deref().unwrap_or("no error recorded"),
+                p.host,
+                p.done,
+                p.runs
+            ),
+            ShardReport::Killed(p) => say!(
+                "killed:   shard {i}: process {} on {} is gone, {} of {} runs done when last seen (its results are lost)",
+                p.pid,
+                p.host,
+                p.done,
+                p.runs
+            ),
+            ShardReport::Stalled {
+                progress: p,
+                silent,
+            } => say!(
+                "stalled:  shard {i}: no heartbeat from {} (pid {}) for {}, {} of {} runs done when last seen (killed? a time limit?)",
+                p.host,
+                p.pid,
+                progress::duration(*silent),
+                p.done,
+                p.runs
+            ),
+            ShardReport::Invalid(why) => say!("invalid:  shard {i}: {why}"),
+            ShardReport::Done | ShardReport::NotStarted => {}
+        }
+    }
+    let never = of(|r| matches!(r, ShardReport::NotStarted));
+    if !never.is_empty() {
+        say!("not started: {} ({})", never.len(), compress(&never));
+    }
+    let left = m.runs.saturating_sub(done_runs + running_runs);
+    if left == 0 && todo.is_empty() {
         say!("next: diaspora sweep merge {}", a.dir.display());
         return Ok(());
     }
-    say!(
-        "missing:  {} ({})",
-        s.missing.len(),
-        if s.missing.is_empty() {
-            "none".into()
-        } else {
-            compress(&s.missing)
-        }
-    );
-    for (i, why) in &s.invalid {
-        say!("invalid:  shard {i}: {why}");
+    let running = of(|r| matches!(r, ShardReport::Running(_))).len();
+    if rate > 0.0 {
+        say!(
+            "ETA:      {} for the {left} run(s) left, at the rate of the {running} running shard(s) ({rate:.1} runs/s){}",
+            progress::duration(left as f64 / rate),
+            if todo.is_empty() {
+                ""
+            } else {
+                " if the unfinished shards are run as fast"
+            }
+        );
+    } else if running > 0 {
+        say!("ETA:      unknown ({left} run(s) left, none finished by a running shard yet)");
+    } else {
+        say!("ETA:      unknown ({left} run(s) left, no shard running)");
+    }
+    if todo.is_empty() {
+        return Ok(());
     }
     let script = sweep.script_path();
     let array = compress(&todo);
@@ -366,20 +490,39 @@ fn status(a: StatusArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn merge(a: DirArgs) -> Result<(), CliError> {
+fn merge(a: MergeArgs) -> Result<(), CliError> {
     let start = Instant::now();
     let _lock = lock(&a.dir, true)?;
     let sweep = SweepDir::open(&a.dir)?;
-    let merged = sweep::merge(&sweep).map_err(|e| match e {
+    let format = match a.format {
+        Some(TableFormat::Csv) => Format::Csv,
+        Some(TableFormat::Parquet) => Format::Parquet,
+        None => sweep.manifest.format,
+    };
+    let merged = sweep::merge(&sweep, format).map_err(|e| match e {
         SweepError::Incomplete(i) => CliError::Failure(anyhow::anyhow!("cannot merge: {i}")),
         other => other.into(),
     })?;
+    let written = match merged.files.as_slice() {
+        [one] => one.display().to_string(),
+        files => {
+            let names: Vec<String> = files
+                .iter()
+                .filter_map(|f| f.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .collect();
+            format!(
+                "{}/{{{}}}",
+                a.dir.join(sweep::merge::RESULTS_DIR).display(),
+                names.join(", ")
+            )
+        }
+    };
     say!(
-        "merged {} shard(s), {} runs, {} rows -> {} ({:.1} MB) in {:.2} s",
+        "merged {} shard(s), {} runs, {} rows -> {written} ({:.1} MB) in {:.2} s",
         merged.shards,
         merged.runs,
-        merged.lines,
-        merged.path.display(),
+        merged.rows,
         merged.bytes as f64 / 1e6,
         start.elapsed().as_secs_f64()
     );

@@ -111,9 +111,19 @@ fn print_freedom(s: &Scenario, free: &freedom::Freed, calibrated: bool) {
         let id = &s.raw.exit.origin;
         s.raw.places[id].iso3.clone().unwrap_or_else(|| id.clone())
     };
-    let obs = (!s.observed.is_empty())
-        .then(|| observed::load_sources(&s.observed, &origin).ok())
-        .flatten();
+    let obs = match observed::load_sources(&s.observed, &origin) {
+        _ if s.observed.is_empty() => {
+            say!(
+                "observed   none named: `diaspora compare`, `plot` and `calibrate` need the origin's published series (name the files in `observed`; README, \"Observed data\")"
+            );
+            None
+        }
+        Ok(o) => Some(o),
+        Err(e) => {
+            say!("observed   cannot be read: {e}");
+            None
+        }
+    };
     say!(
         "degrees of freedom (hand-set time-specific values acting on each series: knots after the first, event multipliers, part-time routes):"
     );

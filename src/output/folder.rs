@@ -606,21 +606,56 @@ pub fn verify(dir: &Path, manifest: &str) -> Result<(), FolderError> {
             message: "lists no file hashes ([files]): written by diaspora 0.2.0 or earlier, or edited; run again to regenerate the folder".into(),
         });
     };
-    for (rel, hash) in &files {
+    check_listed(
+        dir,
+        &files,
+        &Listed {
+            record: manifest,
+            made: "written",
+            again: "run again to regenerate the folder",
+        },
+    )
+}
+
+/// How [`check_listed`] words a refusal: the record that lists the files, what made them, and
+/// what makes them again.
+#[derive(Clone, Copy, Debug)]
+pub struct Listed<'a> {
+    /// The record's file name (`manifest.toml`, `results.toml`).
+    pub record: &'a str,
+    /// What made the files (`written`, `merged`).
+    pub made: &'a str,
+    /// The advice, e.g. `run again to regenerate the folder`.
+    pub again: &'a str,
+}
+
+/// Checks that every file of `files` (a path relative to `dir` → its BLAKE3) is inside `dir`,
+/// present and unchanged.
+pub fn check_listed(
+    dir: &Path,
+    files: &BTreeMap<String, String>,
+    how: &Listed<'_>,
+) -> Result<(), FolderError> {
+    let Listed {
+        record,
+        made,
+        again,
+    } = *how;
+    for (rel, hash) in files {
         let path = dir.join(rel);
         if Path::new(rel)
             .components()
             .any(|c| !matches!(c, Component::Normal(_)))
         {
             return Err(FolderError::Mismatch {
-                path: manifest_path.display().to_string(),
+                path: dir.join(record).display().to_string(),
                 message: format!("files: `{rel}` is not a path inside the folder"),
             });
         }
         let now = file_hash(&path).map_err(|e| FolderError::Mismatch {
             path: path.display().to_string(),
             message: if e.kind() == io::ErrorKind::NotFound {
-                format!("listed in {manifest} but missing: the folder is incomplete; run again")
+                format!("listed in {record} but missing: {again}")
             } else {
                 format!("cannot read: {e}")
             },
@@ -629,7 +664,7 @@ pub fn verify(dir: &Path, manifest: &str) -> Result<(), FolderError> {
             return Err(FolderError::Mismatch {
                 path: path.display().to_string(),
                 message: format!(
-                    "changed since it was written (BLAKE3 {} in {manifest}, {} now): run again to regenerate the folder",
+                    "changed since it was {made} (BLAKE3 {} in {record}, {} now): {again}",
                     short(hash),
                     short(&now)
                 ),

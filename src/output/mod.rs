@@ -24,7 +24,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-pub use atomic::{write_atomic, write_atomic_with};
+pub use atomic::{AtomicFile, write_atomic, write_atomic_with};
 pub use folder::{FolderError, Lock, Staging, Target};
 pub use read::{
     ReadError, RunInfo, read_manifest, read_run_series, read_run_summary, read_series, read_summary,

@@ -1,6 +1,7 @@
 //! Parquet tables: a small column-typed [`Table`], its exporter to Parquet bytes ([`to_bytes`],
-//! which `output::atomic` then writes) and its reader ([`read`]), with the run tables
-//! `series` and `summary` built on them. Written with the Apache Arrow project's `parquet`
+//! which `output::atomic` then writes), a [`TableWriter`] that streams tables of one schema into
+//! one file (a sweep's merge), and its reader ([`read`]), with the run tables `series` and
+//! `summary` built on them. Written with the Apache Arrow project's `parquet`
 //! crate, its low-level column API (no Arrow arrays), Snappy-compressed, text columns
 //! dictionary-encoded.
 //!
@@ -32,8 +33,12 @@ const ROW_GROUP: usize = 1 << 20;
 /// A column's values; every column of a table has the same length.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Values {
+    /// `BOOLEAN`, required.
+    Bool(Vec<bool>),
     /// `INT32`, required.
     Int32(Vec<i32>),
+    /// `INT32`, nullable (`None` is a null).
+    OptInt32(Vec<Option<i32>>),
     /// `INT64`, required.
     Int64(Vec<i64>),
     /// `DOUBLE`, required.
@@ -47,7 +52,9 @@ pub enum Values {
 impl Values {
     fn len(&self) -> usize {
         match self {
+            Values::Bool(v) => v.len(),
             Values::Int32(v) => v.len(),
+            Values::OptInt32(v) => v.len(),
             Values::Int64(v) => v.len(),
             Values::Float64(v) => v.len(),
             Values::OptFloat64(v) => v.len(),
@@ -59,7 +66,9 @@ impl Values {
     fn field(&self, name: &str) -> Result<Type, parquet::errors::ParquetError> {
         let (physical, logical, repetition) = match self {
             // Plain INT32 and INT64 are signed integers to every reader.
+            Values::Bool(_) => (Physical::BOOLEAN, None, Repetition::REQUIRED),
             Values::Int32(_) => (Physical::INT32, None, Repetition::REQUIRED),
+            Values::OptInt32(_) => (Physical::INT32, None, Repetition::OPTIONAL),
             Values::Int64(_) => (Physical::INT64, None, Repetition::REQUIRED),
             Values::Float64(_) => (Physical::DOUBLE, None, Repetition::REQUIRED),
             Values::OptFloat64(_) => (Physical::DOUBLE, None, Repetition::OPTIONAL),
@@ -73,6 +82,47 @@ impl Values {
             .with_logical_type(logical)
             .with_repetition(repetition)
             .build()
+    }
+
+    /// No values, of the same type.
+    pub fn empty_like(&self) -> Values {
+        match self {
+            Values::Bool(_) => Values::Bool(Vec::new()),
+            Values::Int32(_) => Values::Int32(Vec::new()),
+            Values::OptInt32(_) => Values::OptInt32(Vec::new()),
+            Values::Int64(_) => Values::Int64(Vec::new()),
+            Values::Float64(_) => Values::Float64(Vec::new()),
+            Values::OptFloat64(_) => Values::OptFloat64(Vec::new()),
+            Values::Text(_) => Values::Text(Vec::new()),
+        }
+    }
+
+    /// The type's name, as the errors give it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Values::Bool(_) => "BOOLEAN",
+            Values::Int32(_) => "INT32",
+            Values::OptInt32(_) => "optional INT32",
+            Values::Int64(_) => "INT64",
+            Values::Float64(_) => "DOUBLE",
+            Values::OptFloat64(_) => "optional DOUBLE",
+            Values::Text(_) => "UTF8",
+        }
+    }
+
+    /// Appends `other`'s values; `false` (and nothing appended) if its type differs.
+    fn append(&mut self, other: Values) -> bool {
+        match (self, other) {
+            (Values::Bool(a), Values::Bool(b)) => a.extend(b),
+            (Values::Int32(a), Values::Int32(b)) => a.extend(b),
+            (Values::OptInt32(a), Values::OptInt32(b)) => a.extend(b),
+            (Values::Int64(a), Values::Int64(b)) => a.extend(b),
+            (Values::Float64(a), Values::Float64(b)) => a.extend(b),
+            (Values::OptFloat64(a), Values::OptFloat64(b)) => a.extend(b),
+            (Values::Text(a), Values::Text(b)) => a.extend(b),
+            _ => return false,
+        }
+        true
     }
 }
 
@@ -108,6 +158,46 @@ impl Table {
     /// Rows in the table.
     pub fn rows(&self) -> usize {
         self.columns.first().map_or(0, |c| c.values.len())
+    }
+
+    /// The same columns and metadata, without rows.
+    pub fn empty_like(&self) -> Table {
+        Table {
+            columns: self
+                .columns
+                .iter()
+                .map(|c| Column::new(&c.name, c.values.empty_like()))
+                .collect(),
+            metadata: self.metadata.clone(),
+        }
+    }
+
+    /// Appends `other`'s rows: its columns must have these names and types, in this order.
+    pub fn append(&mut self, other: Table) -> Result<(), TableError> {
+        check_lengths(&other)?;
+        self.check_schema(&other)?;
+        for (mine, c) in self.columns.iter_mut().zip(other.columns) {
+            mine.values.append(c.values);
+        }
+        Ok(())
+    }
+
+    /// Checks that `other` has these column names and types, in this order.
+    pub fn check_schema(&self, other: &Table) -> Result<(), TableError> {
+        let names = |t: &Table| -> Vec<String> {
+            let cols = t.columns.iter();
+            cols.map(|c| format!("{} {}", c.name, c.values.kind()))
+                .collect()
+        };
+        let (mine, theirs) = (names(self), names(other));
+        if mine == theirs {
+            return Ok(());
+        }
+        Err(TableError::Type {
+            column: "(schema)".into(),
+            expected: format!("columns {}", mine.join(", ")),
+            found: theirs.join(", "),
+        })
     }
 
     /// The column named `name`.
@@ -160,6 +250,13 @@ pub fn to_bytes(table: &Table) -> Result<Vec<u8>, TableError> {
 /// Writes `table` as a Parquet file to `sink` (e.g. the temporary file of
 /// `output::write_atomic_with`).
 pub fn write<W: Write + Send>(table: &Table, sink: W) -> Result<(), TableError> {
+    check_lengths(table)?;
+    let mut writer = TableWriter::new(sink, table)?;
+    writer.write_groups(table)?;
+    writer.finish()
+}
+
+fn check_lengths(table: &Table) -> Result<(), TableError> {
     let rows = table.rows();
     for c in &table.columns {
         if c.values.len() != rows {
@@ -170,41 +267,91 @@ pub fn write<W: Write + Send>(table: &Table, sink: W) -> Result<(), TableError> 
             });
         }
     }
-    let fields = table
-        .columns
-        .iter()
-        .map(|c| c.values.field(&c.name).map(Arc::new))
-        .collect::<Result<Vec<_>, _>>()?;
-    let schema = Type::group_type_builder("schema")
-        .with_fields(fields)
-        .build()?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_created_by(format!("diaspora {}", env!("CARGO_PKG_VERSION")))
-        .build();
-    let mut writer = SerializedFileWriter::new(sink, Arc::new(schema), Arc::new(props))?;
-    for (k, v) in &table.metadata {
-        writer.append_key_value_metadata(KeyValue::new(k.clone(), v.clone()));
-    }
-    let mut start = 0;
-    while start < rows || (rows == 0 && start == 0) {
-        let end = (start + ROW_GROUP).min(rows);
-        let mut group = writer.next_row_group()?;
-        for c in &table.columns {
-            let mut col = group
-                .next_column()?
-                .expect("one column writer per schema field");
-            write_chunk(col.untyped(), &c.values, start..end)?;
-            col.close()?;
-        }
-        group.close()?;
-        if rows == 0 {
-            break;
-        }
-        start = end;
-    }
-    writer.close()?;
     Ok(())
+}
+
+/// Streams tables of one schema into one Parquet file: appended tables are buffered and
+/// written as row groups of about [`ROW_GROUP`] rows, so a file far larger than memory can be
+/// written part by part (a sweep's merge appends one shard at a time).
+pub struct TableWriter<W: Write + Send> {
+    writer: SerializedFileWriter<W>,
+    /// Rows appended and not yet written (the schema's columns, possibly empty).
+    pending: Table,
+    /// Whether a row group was written.
+    written: bool,
+}
+
+impl<W: Write + Send> TableWriter<W> {
+    /// A writer of tables with `template`'s column names and types; its metadata goes to the
+    /// file's footer. `template`'s rows are not written.
+    pub fn new(sink: W, template: &Table) -> Result<TableWriter<W>, TableError> {
+        let fields = template
+            .columns
+            .iter()
+            .map(|c| c.values.field(&c.name).map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        let schema = Type::group_type_builder("schema")
+            .with_fields(fields)
+            .build()?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_created_by(format!("diaspora {}", env!("CARGO_PKG_VERSION")))
+            .build();
+        let mut writer = SerializedFileWriter::new(sink, Arc::new(schema), Arc::new(props))?;
+        for (k, v) in &template.metadata {
+            writer.append_key_value_metadata(KeyValue::new(k.clone(), v.clone()));
+        }
+        Ok(TableWriter {
+            writer,
+            pending: template.empty_like(),
+            written: false,
+        })
+    }
+
+    /// Appends `table`'s rows: its columns must have the writer's names and types, in order.
+    pub fn append(&mut self, table: Table) -> Result<(), TableError> {
+        self.pending.append(table)?;
+        if self.pending.rows() >= ROW_GROUP {
+            let empty = self.pending.empty_like();
+            let full = std::mem::replace(&mut self.pending, empty);
+            self.write_groups(&full)?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is buffered and the footer.
+    pub fn finish(mut self) -> Result<(), TableError> {
+        let rest = std::mem::take(&mut self.pending);
+        if rest.rows() > 0 || !self.written {
+            self.write_groups(&rest)?;
+        }
+        self.writer.close()?;
+        Ok(())
+    }
+
+    /// Writes `table` as row groups of at most [`ROW_GROUP`] rows (one empty group if it has no
+    /// rows).
+    fn write_groups(&mut self, table: &Table) -> Result<(), TableError> {
+        let rows = table.rows();
+        let mut start = 0;
+        loop {
+            let end = (start + ROW_GROUP).min(rows);
+            let mut group = self.writer.next_row_group()?;
+            for c in &table.columns {
+                let mut col = group
+                    .next_column()?
+                    .expect("one column writer per schema field");
+                write_chunk(col.untyped(), &c.values, start..end)?;
+                col.close()?;
+            }
+            group.close()?;
+            self.written = true;
+            start = end;
+            if start >= rows {
+                return Ok(());
+            }
+        }
+    }
 }
 
 fn write_chunk(
@@ -216,8 +363,15 @@ fn write_chunk(
         parquet::errors::ParquetError::General("column writer of another type".into()).into()
     };
     match (writer, values) {
+        (ColumnWriter::BoolColumnWriter(w), Values::Bool(v)) => {
+            w.write_batch(&v[range], None, None)?;
+        }
         (ColumnWriter::Int32ColumnWriter(w), Values::Int32(v)) => {
             w.write_batch(&v[range], None, None)?;
+        }
+        (ColumnWriter::Int32ColumnWriter(w), Values::OptInt32(v)) => {
+            let (present, levels) = levels(&v[range]);
+            w.write_batch(&present, Some(&levels), None)?;
         }
         (ColumnWriter::Int64ColumnWriter(w), Values::Int64(v)) => {
             w.write_batch(&v[range], None, None)?;
@@ -226,9 +380,7 @@ fn write_chunk(
             w.write_batch(&v[range], None, None)?;
         }
         (ColumnWriter::DoubleColumnWriter(w), Values::OptFloat64(v)) => {
-            let chunk = &v[range];
-            let present: Vec<f64> = chunk.iter().flatten().copied().collect();
-            let levels: Vec<i16> = chunk.iter().map(|x| i16::from(x.is_some())).collect();
+            let (present, levels) = levels(&v[range]);
             w.write_batch(&present, Some(&levels), None)?;
         }
         (ColumnWriter::ByteArrayColumnWriter(w), Values::Text(v)) => {
@@ -241,6 +393,22 @@ fn write_chunk(
         _ => return Err(mismatch()),
     }
     Ok(())
+}
+
+/// The values present and the definition levels (1 present, 0 null) of a nullable column.
+fn levels<T: Copy>(chunk: &[Option<T>]) -> (Vec<T>, Vec<i16>) {
+    let present = chunk.iter().flatten().copied().collect();
+    let levels = chunk.iter().map(|x| i16::from(x.is_some())).collect();
+    (present, levels)
+}
+
+/// The values of a nullable column from what a reader gives: the definition levels and the
+/// values present.
+fn with_nulls<T>(levels: &[i16], present: Vec<T>) -> impl Iterator<Item = Option<T>> + use<'_, T> {
+    let mut next = present.into_iter();
+    levels
+        .iter()
+        .map(move |&l| if l > 0 { next.next() } else { None })
 }
 
 /// Reads a Parquet file of flat columns of the types [`Values`] holds.
@@ -263,7 +431,9 @@ pub fn read(bytes: Vec<u8>) -> Result<Table, TableError> {
             let name = c.name().to_string();
             let optional = c.max_def_level() > 0;
             let values = match (c.physical_type(), optional) {
+                (Physical::BOOLEAN, false) => Values::Bool(Vec::new()),
                 (Physical::INT32, false) => Values::Int32(Vec::new()),
+                (Physical::INT32, true) => Values::OptInt32(Vec::new()),
                 (Physical::INT64, false) => Values::Int64(Vec::new()),
                 (Physical::DOUBLE, false) => Values::Float64(Vec::new()),
                 (Physical::DOUBLE, true) => Values::OptFloat64(Vec::new()),
@@ -272,7 +442,7 @@ pub fn read(bytes: Vec<u8>) -> Result<Table, TableError> {
                     return Err(TableError::Type {
                         column: name,
                         expected:
-                            "a required INT32, INT64, DOUBLE or UTF8 column, or an optional DOUBLE"
+                            "a required BOOLEAN, INT32, INT64, DOUBLE or UTF8 column, or an optional INT32 or DOUBLE"
                                 .into(),
                         found: format!("{}{t}", if o { "optional " } else { "" }),
                     });
@@ -294,8 +464,16 @@ pub fn read(bytes: Vec<u8>) -> Result<Table, TableError> {
 fn read_chunk(reader: ColumnReader, column: &mut Column, rows: usize) -> Result<(), TableError> {
     let name = column.name.clone();
     match (reader, &mut column.values) {
+        (ColumnReader::BoolColumnReader(mut r), Values::Bool(v)) => {
+            r.read_records(rows, None, None, v)?;
+        }
         (ColumnReader::Int32ColumnReader(mut r), Values::Int32(v)) => {
             r.read_records(rows, None, None, v)?;
+        }
+        (ColumnReader::Int32ColumnReader(mut r), Values::OptInt32(v)) => {
+            let (mut levels, mut present) = (Vec::with_capacity(rows), Vec::new());
+            r.read_records(rows, Some(&mut levels), None, &mut present)?;
+            v.extend(with_nulls(&levels, present));
         }
         (ColumnReader::Int64ColumnReader(mut r), Values::Int64(v)) => {
             r.read_records(rows, None, None, v)?;
@@ -306,12 +484,7 @@ fn read_chunk(reader: ColumnReader, column: &mut Column, rows: usize) -> Result<
         (ColumnReader::DoubleColumnReader(mut r), Values::OptFloat64(v)) => {
             let (mut levels, mut present) = (Vec::with_capacity(rows), Vec::new());
             r.read_records(rows, Some(&mut levels), None, &mut present)?;
-            let mut next = present.into_iter();
-            v.extend(
-                levels
-                    .iter()
-                    .map(|&l| if l > 0 { next.next() } else { None }),
-            );
+            v.extend(with_nulls(&levels, present));
         }
         (ColumnReader::ByteArrayColumnReader(mut r), Values::Text(v)) => {
             let mut bytes = Vec::with_capacity(rows);
@@ -616,6 +789,8 @@ mod tests {
                     Values::Text(vec!["5568824538861319314".into(), "0".into(), "é".into()]),
                 ),
                 Column::new("big", Values::Int64(vec![i64::MAX, 0, -1])),
+                Column::new("flag", Values::Bool(vec![true, false, true])),
+                Column::new("year", Values::OptInt32(vec![Some(2025), None, Some(-1)])),
                 Column::new("x", Values::Float64(vec![0.1, f64::MAX, -0.0])),
                 Column::new("y", Values::OptFloat64(vec![None, Some(1e-300), None])),
             ],
@@ -626,6 +801,59 @@ mod tests {
         let back = read(bytes).unwrap();
         assert_eq!(back.columns, table.columns);
         assert_eq!(back.metadata, table.metadata);
+    }
+
+    /// Tables appended to a writer read back as their concatenation, across a row-group
+    /// boundary, with the footer metadata of the template.
+    #[test]
+    fn appended_tables_read_back_as_one() {
+        let part = |from: i32, n: i32| Table {
+            columns: vec![
+                Column::new("i", Values::Int32((from..from + n).collect())),
+                Column::new(
+                    "y",
+                    Values::OptInt32(
+                        (from..from + n)
+                            .map(|i| (i % 3 != 0).then_some(i))
+                            .collect(),
+                    ),
+                ),
+            ],
+            metadata: vec![("k".into(), "v".into())],
+        };
+        let big = ROW_GROUP as i32;
+        let mut bytes = Vec::new();
+        let mut w = TableWriter::new(&mut bytes, &part(0, 0)).unwrap();
+        w.append(part(0, 7)).unwrap();
+        w.append(part(7, big)).unwrap();
+        w.append(part(7 + big, 5)).unwrap();
+        w.finish().unwrap();
+        // Flushed when the buffer passed ROW_GROUP rows: [ROW_GROUP, 7], then the last 5.
+        let reader = SerializedFileReader::new(Bytes::from(bytes.clone())).unwrap();
+        assert_eq!(reader.num_row_groups(), 3);
+        let back = read(bytes).unwrap();
+        assert_eq!(back.columns, part(0, big + 12).columns);
+        assert_eq!(back.metadata, vec![("k".to_string(), "v".to_string())]);
+    }
+
+    #[test]
+    fn a_table_of_another_schema_is_refused_by_a_writer() {
+        let a = Table {
+            columns: vec![Column::new("i", Values::Int32(vec![1]))],
+            metadata: Vec::new(),
+        };
+        let mut w = TableWriter::new(Vec::new(), &a).unwrap();
+        let b = Table {
+            columns: vec![Column::new("i", Values::Int64(vec![1]))],
+            metadata: Vec::new(),
+        };
+        assert!(w.append(b).is_err());
+        let c = Table {
+            columns: vec![Column::new("j", Values::Int32(vec![1]))],
+            metadata: Vec::new(),
+        };
+        assert!(w.append(c).is_err());
+        w.append(a).unwrap();
     }
 
     #[test]

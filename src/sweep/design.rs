@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
 
 use super::keep::{self, Keep};
@@ -72,6 +72,28 @@ impl Outputs {
     }
 }
 
+/// How a merge writes the results: the long `results.csv`, or the Parquet tables `runs`,
+/// `fit`, `kept` and `series` ([`super::tables`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// `results.csv`.
+    #[default]
+    Csv,
+    /// `results/{runs, fit, kept, series}.parquet`.
+    Parquet,
+}
+
+impl Format {
+    /// Name as written in the design.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Parquet => "parquet",
+        }
+    }
+}
+
 /// Spacing of a range.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -107,6 +129,9 @@ pub struct RawDesign {
     /// What to keep (default `fit`).
     #[serde(default)]
     pub outputs: Outputs,
+    /// How `diaspora sweep merge` writes the results (default `csv`).
+    #[serde(default)]
+    pub format: Format,
     /// Observed data folder, relative to the design file (default: `data/observed` relative to
     /// the current folder).
     pub observed: Option<String>,
@@ -301,6 +326,8 @@ pub struct Design {
     pub seed: u64,
     /// What to keep.
     pub outputs: Outputs,
+    /// How the merge writes the results.
+    pub format: Format,
     /// Observed data folder.
     pub observed: PathBuf,
     /// Compared years.
@@ -546,6 +573,7 @@ fn validate(file: &Path, raw: RawDesign, sources: Sources) -> Result<Design, Sce
         replicates: replicates as u32,
         seed: seed as u64,
         outputs: raw.outputs,
+        format: raw.format,
         observed: raw
             .observed
             .as_deref()

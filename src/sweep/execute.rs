@@ -4,18 +4,10 @@
 //! in parallel on the current rayon pool and come back in row order, so a shard's bytes do not
 //! depend on the thread count.
 //!
-//! Per run, `results.csv` gets (columns `measure,series,place,sex,year,value`):
-//!
-//! | measure | series, place, sex | year | value |
-//! |---|---|---|---|
-//! | `distance` | empty | empty | mean log1p-RMSE over observed units of sex `total` (`compare::distance`) |
-//! | `kept` | the `keep` entry, then empty | for entries kept per year | the kept value ([`super::keep`]) |
-//! | `log1p_rmse` | the unit | empty | RMSE of `ln(1 + x)`, simulated against observed |
-//! | `simulated` | the unit | year | simulated value (only with `outputs = "series"`) |
-//!
-//! A unit is a simulated (series, place, sex) with an observed twin; an undefined metric is an
-//! empty cell. Other metrics of one run (`compare::UnitFit`) are one `diaspora run` away: the
-//! row's seed and parameter values replay it exactly.
+//! Per run: the fit `distance` (mean log1p-RMSE over observed units of sex `total`,
+//! `compare::distance`), the run's time, every metric of `fit.csv` per unit, the `keep` values
+//! ([`super::keep`]) and, with `outputs = "series"`, the simulated values per unit and year: the
+//! rows of [`super::tables`]. A unit is a simulated (series, place, sex) with an observed twin.
 
 use std::collections::BTreeSet;
 use std::ops::{Range, RangeInclusive};
@@ -26,14 +18,15 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use super::design::Outputs;
-use super::folder::{ShardHeader, SweepDir, results_header};
-use super::keep::{self, Keep, Keeper, KeptValue};
+use super::folder::{ShardHeader, SweepDir, shard_body, shard_file};
+use super::keep::{self, Keep, Keeper};
+use super::tables::{RunResult, Tables};
 use super::{PlanRow, SweepError};
 use crate::compare;
 use crate::engine::Simulation;
 use crate::observe::{Plan as ObservePlan, Recorder};
-use crate::observed::{self, Observed};
-use crate::output::{fmt_value, write_atomic};
+use crate::observed::{self, Observed, SeriesKey};
+use crate::output::write_atomic;
 use crate::scenario::Template;
 
 /// Time spent per phase, summed over runs (thread-seconds).
@@ -116,29 +109,38 @@ impl<'a> Runner<'a> {
         })
     }
 
-    /// Runs `rows` in parallel and returns their result lines in row order. `on_run` is called
+    /// Runs `rows` in parallel and returns their results in row order. `on_run` is called
     /// after each run (from worker threads).
     pub fn run_rows(
         &self,
         rows: Range<usize>,
         on_run: &(dyn Fn() + Sync),
-    ) -> Result<(Vec<u8>, Timing), SweepError> {
+    ) -> Result<(Tables, Timing), SweepError> {
         // The replicates of a point share its scenario (the model does not depend on the seed).
         let points: Vec<&[PlanRow]> = self.sweep.plan.rows[rows]
             .chunk_by(|a, b| a.point == b.point)
             .collect();
-        let done: Vec<(Vec<u8>, Timing)> = points
+        let done: Vec<(Tables, Timing)> = points
             .par_iter()
             .with_max_len(1)
             .map(|rows| self.run_point(rows, on_run))
             .collect::<Result<_, _>>()?;
-        let mut bytes = Vec::with_capacity(done.iter().map(|d| d.0.len()).sum());
+        let mut tables = Tables::empty();
         let mut timing = Timing::default();
-        for (b, t) in done {
-            bytes.extend_from_slice(&b);
-            timing = timing + t;
+        for (t, time) in done {
+            tables.append(t).map_err(|e| self.table_error(e))?;
+            timing = timing + time;
         }
-        Ok((bytes, timing))
+        Ok((tables, timing))
+    }
+
+    /// Tables of one schema always append and encode: a failure is a bug, reported as a failed
+    /// run rather than a panic.
+    fn table_error(&self, e: crate::output::parquet::TableError) -> SweepError {
+        SweepError::io(
+            &self.sweep.dir,
+            std::io::Error::other(format!("result tables: {e}")),
+        )
     }
 
     /// Runs shard `i` and writes its file atomically, unless it is already complete and
@@ -155,10 +157,9 @@ impl<'a> Runner<'a> {
         }
         let rows = self.sweep.shard_rows(i);
         let start = Instant::now();
-        let (data, timing) = self.run_rows(rows.clone(), on_run)?;
+        let (tables, timing) = self.run_rows(rows.clone(), on_run)?;
         let seconds = start.elapsed().as_secs_f64();
-        let mut body = results_header(&self.sweep.manifest.parameters);
-        body.extend_from_slice(&data);
+        let (body, sizes) = shard_body(&tables).map_err(|e| self.table_error(e))?;
         let header = ShardHeader {
             shard: i,
             shards: self.sweep.shards(),
@@ -167,9 +168,9 @@ impl<'a> Runner<'a> {
             plan: self.sweep.manifest.plan_hash.clone(),
             body: blake3::hash(&body).to_hex().to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
+            tables: sizes,
         };
-        let mut file = header.line().into_bytes();
-        file.extend_from_slice(&body);
+        let file = shard_file(&header, &body);
         let path = self.sweep.shard_path(i);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| SweepError::io(parent, e))?;
@@ -183,12 +184,12 @@ impl<'a> Runner<'a> {
         })
     }
 
-    /// The runs of one point (consecutive rows): their result lines and phase times.
+    /// The runs of one point (consecutive rows): their results and phase times.
     fn run_point(
         &self,
         rows: &[PlanRow],
         on_run: &(dyn Fn() + Sync),
-    ) -> Result<(Vec<u8>, Timing), SweepError> {
+    ) -> Result<(Tables, Timing), SweepError> {
         let t0 = Instant::now();
         let overrides = rows[0]
             .overrides(&self.sweep.plan.parameters)
@@ -203,6 +204,7 @@ impl<'a> Runner<'a> {
             path: self.sweep.dir.join("manifest.toml").display().to_string(),
             message: format!("keep.{}: {}", u.entry, u.message),
         })?;
+        let measures = compare::declared_measures(&scenario.observation);
         let sim = Simulation::new(&scenario.model);
         // Only series with an observed twin are fitted or kept.
         let keep: Vec<bool> = plan
@@ -212,7 +214,7 @@ impl<'a> Runner<'a> {
             .map(|s| self.observed_series.contains(s))
             .collect();
         let prepared = t0.elapsed().as_secs_f64();
-        let runs: Vec<(Vec<u8>, Timing)> = rows
+        let runs: Vec<(Tables, Timing)> = rows
             .par_iter()
             .with_max_len(1)
             .map(|r| {
@@ -236,11 +238,25 @@ impl<'a> Runner<'a> {
                 let table = compare::from_replicate(&plan.layout, &recorder.rows);
                 let fits = compare::fit(&table, &self.observed, self.years.as_ref());
                 let kept = keeper.values(&all_rows, &fits);
-                let bytes = self.render(r, &table, &fits, &kept);
+                let kept = kept
+                    .iter()
+                    .map(|k| (self.keep[k.entry].text.as_str(), k.year, k.value))
+                    .collect();
+                let series = self.series(&table);
+                let seconds = t1.elapsed().as_secs_f64();
+                let tables = Tables::of(&RunResult {
+                    row: r.row,
+                    distance: compare::distance(&fits),
+                    seconds,
+                    fits: &fits,
+                    measures: &measures,
+                    kept,
+                    series,
+                });
                 let t3 = Instant::now();
                 on_run();
                 Ok((
-                    bytes,
+                    tables,
                     Timing {
                         scenario: 0.0,
                         simulate: (t2 - t1).as_secs_f64(),
@@ -249,78 +265,28 @@ impl<'a> Runner<'a> {
                 ))
             })
             .collect::<Result<_, SweepError>>()?;
-        let mut bytes = Vec::with_capacity(runs.iter().map(|r| r.0.len()).sum());
+        let mut tables = Tables::empty();
         let mut timing = Timing {
             scenario: prepared,
             ..Timing::default()
         };
-        for (b, t) in runs {
-            bytes.extend_from_slice(&b);
-            timing = timing + t;
+        for (t, time) in runs {
+            tables.append(t).map_err(|e| self.table_error(e))?;
+            timing = timing + time;
         }
-        Ok((bytes, timing))
+        Ok((tables, timing))
     }
 
-    fn render(
-        &self,
-        r: &PlanRow,
-        table: &compare::SimTable,
-        fits: &[compare::UnitFit],
-        kept: &[KeptValue],
-    ) -> Vec<u8> {
-        let mut w = csv::Writer::from_writer(Vec::with_capacity(4096));
-        let mut prefix = vec![
-            r.row.to_string(),
-            r.point.to_string(),
-            r.replicate.to_string(),
-            r.seed.to_string(),
-        ];
-        prefix.extend(r.cells.iter().cloned());
-        let mut line = |measure: &str,
-                        series: &str,
-                        place: &str,
-                        sex: &str,
-                        year: Option<i32>,
-                        value: Option<f64>| {
-            let mut rec: Vec<&str> = prefix.iter().map(String::as_str).collect();
-            let year = year.map_or(String::new(), |y| y.to_string());
-            let value = number(value);
-            rec.extend([measure, series, place, sex, &year, &value]);
-            w.write_record(&rec).expect("writes to memory");
-        };
-        line("distance", "", "", "", None, compare::distance(fits));
-        for k in kept {
-            line("kept", &self.keep[k.entry].text, "", "", k.year, k.value);
+    /// The simulated values kept with `outputs = "series"`: every unit with an observed twin,
+    /// per year.
+    fn series<'t>(&self, table: &'t compare::SimTable) -> Vec<(&'t SeriesKey, i32, f64)> {
+        if self.outputs != Outputs::Series {
+            return Vec::new();
         }
-        for f in fits {
-            let (s, p, x) = (&f.key.series, &f.key.place, &f.key.sex);
-            line("log1p_rmse", s, p, x, None, f.log1p_rmse);
-        }
-        if self.outputs == Outputs::Series {
-            for (key, years) in table
-                .iter()
-                .filter(|(k, _)| self.observed.series.contains_key(k))
-            {
-                for (&year, band) in years {
-                    line(
-                        "simulated",
-                        &key.series,
-                        &key.place,
-                        &key.sex,
-                        Some(year),
-                        Some(band.p50),
-                    );
-                }
-            }
-        }
-        w.into_inner().expect("writes to memory")
+        table
+            .iter()
+            .filter(|(k, _)| self.observed.series.contains_key(k))
+            .flat_map(|(key, years)| years.iter().map(move |(&y, band)| (key, y, band.p50)))
+            .collect()
     }
-}
-
-fn number(v: Option<f64>) -> String {
-    let mut s = String::new();
-    if let Some(v) = v.filter(|v| v.is_finite()) {
-        fmt_value(&mut s, v);
-    }
-    s
 }

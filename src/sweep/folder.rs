@@ -1,17 +1,18 @@
 //! An opened sweep folder: its manifest and plan (checked against the plan hash), where each
 //! shard's file lives, what a shard file holds, and which shards are finished.
 //!
-//! A shard file is written atomically (temporary file, fsync, rename) and holds one comment
-//! line, then the results columns and rows of its block of runs:
+//! A shard file is written atomically (temporary file, fsync, rename) and holds one text line,
+//! then the four result tables of its block of runs ([`super::tables`]) as Parquet files, one
+//! after another, whose sizes the line gives:
 //!
 //! ```text
-//! # diaspora-sweep-shard shard=3 shards=10 first_row=300 runs=100 plan=<hex> body=<hex> version=0.1.0
-//! row,point,replicate,seed,<parameters…>,measure,series,place,sex,year,value
-//! 300,150,0,…
+//! # diaspora-sweep-shard shard=3 shards=10 first_row=300 runs=100 plan=<hex> body=<hex> version=0.4.0 tables=runs:1234,fit:56789,kept:345,series:678
+//! PAR1…PAR1PAR1…PAR1PAR1…PAR1PAR1…PAR1
 //! ```
 //!
 //! `plan` is the plan hash and `body` the BLAKE3 of everything after the first line, so a shard
-//! of another plan, a truncated copy or an edited file is never merged.
+//! of another plan, a truncated copy or an edited file is never merged. Shard files are the
+//! sweep's own working files; the merge writes the results people read.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,8 @@ use rayon::prelude::*;
 
 use super::SweepError;
 use super::plan::{HashInputs, POINTS_CSV, Plan, SweepManifest, plan_hash, shard_range, short};
+use super::tables::{NAMES, Tables};
+use crate::output::parquet;
 
 /// First word of a shard file.
 const MAGIC: &str = "# diaspora-sweep-shard";
@@ -84,14 +87,28 @@ pub struct ShardHeader {
     pub body: String,
     /// diaspora version that ran it.
     pub version: String,
+    /// Size in bytes of each table of [`NAMES`], in that order.
+    pub tables: [usize; 4],
 }
 
 impl ShardHeader {
     /// The comment line (with its newline).
     pub fn line(&self) -> String {
+        let tables: Vec<String> = NAMES
+            .iter()
+            .zip(self.tables)
+            .map(|(n, b)| format!("{n}:{b}"))
+            .collect();
         format!(
-            "{MAGIC} shard={} shards={} first_row={} runs={} plan={} body={} version={}\n",
-            self.shard, self.shards, self.first_row, self.runs, self.plan, self.body, self.version
+            "{MAGIC} shard={} shards={} first_row={} runs={} plan={} body={} version={} tables={}\n",
+            self.shard,
+            self.shards,
+            self.first_row,
+            self.runs,
+            self.plan,
+            self.body,
+            self.version,
+            tables.join(",")
         )
     }
 
@@ -111,18 +128,42 @@ impl ShardHeader {
             plan: fields.get("plan")?.to_string(),
             body: fields.get("body")?.to_string(),
             version: fields.get("version")?.to_string(),
+            tables: parse_tables(fields.get("tables")?)?,
         })
     }
 }
 
-/// The columns of `results.csv` and of every shard, as a CSV line.
-pub fn results_header(parameters: &[String]) -> Vec<u8> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut cols: Vec<&str> = vec!["row", "point", "replicate", "seed"];
-    cols.extend(parameters.iter().map(String::as_str));
-    cols.extend(["measure", "series", "place", "sex", "year", "value"]);
-    w.write_record(&cols).expect("writes to memory");
-    w.into_inner().expect("writes to memory")
+/// `runs:1234,fit:5678,kept:9,series:10` → the sizes, names in [`NAMES`] order.
+fn parse_tables(text: &str) -> Option<[usize; 4]> {
+    let mut sizes = [0; 4];
+    let mut parts = text.split(',');
+    for (name, size) in NAMES.iter().zip(&mut sizes) {
+        let (n, b) = parts.next()?.split_once(':')?;
+        if n != *name {
+            return None;
+        }
+        *size = b.parse().ok()?;
+    }
+    parts.next().is_none().then_some(sizes)
+}
+
+/// A shard file: its first line, then its tables.
+pub fn shard_file(header: &ShardHeader, body: &[u8]) -> Vec<u8> {
+    let mut file = header.line().into_bytes();
+    file.extend_from_slice(body);
+    file
+}
+
+/// The body of a shard file: its tables as Parquet files, one after another, and their sizes.
+pub fn shard_body(tables: &Tables) -> Result<(Vec<u8>, [usize; 4]), parquet::TableError> {
+    let mut body = Vec::new();
+    let mut sizes = [0; 4];
+    for (t, size) in tables.tables.iter().zip(&mut sizes) {
+        let bytes = parquet::to_bytes(t)?;
+        *size = bytes.len();
+        body.extend_from_slice(&bytes);
+    }
+    Ok((body, sizes))
 }
 
 impl SweepDir {
@@ -223,12 +264,7 @@ impl SweepDir {
     pub fn shard_path(&self, i: usize) -> PathBuf {
         self.dir
             .join("shards")
-            .join(format!("shard-{i:05}-of-{:05}.csv", self.manifest.shards))
-    }
-
-    /// `results.csv`.
-    pub fn results_path(&self) -> PathBuf {
-        self.dir.join("results.csv")
+            .join(format!("shard-{i:05}-of-{:05}.shard", self.manifest.shards))
     }
 
     /// The array script written by `diaspora sweep slurm`.
@@ -248,8 +284,8 @@ impl SweepDir {
         Ok(())
     }
 
-    /// The rows of shard `i` (after its column header), if it is a complete shard of this plan.
-    pub fn read_shard(&self, i: usize) -> Result<Vec<u8>, ShardState> {
+    /// The tables of shard `i`, if it is a complete shard of this plan.
+    pub fn read_shard(&self, i: usize) -> Result<Tables, ShardState> {
         let path = self.shard_path(i);
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
@@ -292,14 +328,28 @@ impl SweepDir {
         if blake3::hash(body).to_hex().as_str() != h.body {
             return invalid("contents do not match their hash (truncated or edited)".into());
         }
-        let header = results_header(&self.manifest.parameters);
-        let Some(data) = body.strip_prefix(header.as_slice()) else {
-            return invalid("columns differ from the plan's".into());
+        if h.tables.iter().sum::<usize>() != body.len() {
+            return invalid(format!(
+                "tables of {} bytes in all, found {}",
+                h.tables.iter().sum::<usize>(),
+                body.len()
+            ));
+        }
+        let mut at = 0;
+        let mut tables = Vec::with_capacity(NAMES.len());
+        for (name, size) in NAMES.iter().zip(h.tables) {
+            let t = parquet::read(body[at..at + size].to_vec())
+                .map_err(|e| ShardState::Invalid(format!("table {name}: {e}")))?;
+            tables.push(t);
+            at += size;
+        }
+        let tables = Tables {
+            tables: tables.try_into().expect("four tables"),
         };
-        if let Err(m) = check_rows(data, rows) {
+        if let Err(m) = tables.check(rows) {
             return invalid(m);
         }
-        Ok(data.to_vec())
+        Ok(tables)
     }
 
     /// The first line of shard `i`'s file, if it has one.
@@ -335,33 +385,6 @@ impl SweepDir {
         }
         s
     }
-}
-
-/// Every line's `row` is in `rows`, non-decreasing, and every row of `rows` appears.
-fn check_rows(data: &[u8], rows: Range<usize>) -> Result<(), String> {
-    let mut expected = rows.start;
-    for line in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        let field = line.split(|&b| b == b',').next().unwrap_or_default();
-        let row: usize = std::str::from_utf8(field)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| "a line without a row number".to_string())?;
-        if row == expected {
-            expected += 1;
-        } else if row + 1 != expected {
-            return Err(format!(
-                "row {row} out of place (expected {})",
-                expected.min(rows.end)
-            ));
-        }
-    }
-    if expected != rows.end {
-        return Err(format!(
-            "holds rows {}..{}, expected {}..{}",
-            rows.start, expected, rows.start, rows.end
-        ));
-    }
-    Ok(())
 }
 
 /// Shard indices as Slurm writes array ranges: `2,5,7-9`.
@@ -408,20 +431,13 @@ mod tests {
             plan: "ab12".into(),
             body: "cd34".into(),
             version: "0.1.0".into(),
+            tables: [1, 22, 0, 333],
         };
         let line = h.line();
         assert!(line.ends_with('\n'));
         assert_eq!(ShardHeader::parse(line.trim_end()), Some(h));
         assert_eq!(ShardHeader::parse("row,point"), None);
-    }
-
-    #[test]
-    fn row_checks() {
-        assert!(check_rows(b"3,a\n3,b\n4,a\n", 3..5).is_ok());
-        assert!(check_rows(b"3,a\n5,a\n", 3..6).is_err());
-        assert!(check_rows(b"3,a\n", 3..5).is_err());
-        assert!(check_rows(b"3,a\n4,a\n5,a\n", 3..5).is_err());
-        assert!(check_rows(b"4,a\n3,a\n", 3..5).is_err());
-        assert!(check_rows(b"x,a\n", 3..4).is_err());
+        let no_series = line.trim_end().replace(",series:333", "");
+        assert_eq!(ShardHeader::parse(&no_series), None);
     }
 }

@@ -1,11 +1,13 @@
 //! Parameter sweeps: a design file expanded into a plan of runs, run in shards (on a laptop or
-//! as a Slurm job array), checked and merged into one tidy `results.csv`.
+//! as a Slurm job array), checked and merged into one tidy `results.csv` or a set of Parquet
+//! tables.
 //!
 //! ```text
 //!   design.toml ──plan──▶ DIR/{plan.csv, manifest.toml, scenario.toml, observed/}
 //!                              │ run --shard I (any order, any machine, rerun-safe)
 //!                              ▼
-//!                         DIR/shards/shard-0000I-of-0000N.csv ──merge──▶ DIR/results.csv
+//!                         DIR/shards/shard-0000I-of-0000N.shard ──merge──▶ DIR/results.csv
+//!                                                                    or DIR/results/*.parquet
 //! ```
 //!
 //! * `design` — the design file: scenario, parameters, method, points, replicates, seed;
@@ -15,8 +17,10 @@
 //! * `plan` — points × replicates → rows and seeds; the sweep folder and its plan hash;
 //! * `folder` — an opened sweep folder: shards, their files and their states;
 //! * `execute` — running a shard's rows: one scenario run and its fit per row;
-//! * `merge` — checking every shard and concatenating them;
-//! * `results` — `results.csv` read back as one number per run and output (for analyses);
+//! * `tables` — the results as tables keyed by plan row (shards, Parquet, CSV rendering);
+//! * `progress` — a shard's progress file, and what `status` makes of it;
+//! * `merge` — checking every shard and writing the results;
+//! * `results` — the merged results read back per run (for analyses and figures);
 //! * `slurm` — the `sbatch` array and merge scripts.
 //!
 //! A row is exactly `diaspora run SCENARIO --seed S --replicates 1 --set path=value…`: the
@@ -31,15 +35,17 @@ pub mod keep;
 pub mod merge;
 pub mod morris;
 pub mod plan;
+pub mod progress;
 pub mod results;
 pub mod saltelli;
 pub mod sample;
 pub mod slurm;
+pub mod tables;
 
 use std::fmt;
 use std::path::Path;
 
-pub use design::{Design, Method, Outputs};
+pub use design::{Design, Format, Method, Outputs};
 pub use execute::{Runner, ShardOutcome, Timing};
 pub use folder::{ShardState, Status, SweepDir, compress};
 pub use merge::{Merged, merge};

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use toml::Value;
 
 use super::SweepError;
-use super::design::{Design, Domain, ListSource, Method, Outputs};
+use super::design::{Design, Domain, Format, ListSource, Method, Outputs};
 use super::keep::{KeepSpec, Keeper};
 use super::morris::{self, MorrisSettings};
 use super::saltelli::{self, SaltelliSettings};
@@ -82,6 +82,18 @@ pub struct PlanRow {
 }
 
 impl PlanRow {
+    /// The row as `plan.csv` writes it: `row, point, replicate, seed`, then the cells.
+    pub fn record(&self) -> Vec<String> {
+        let mut rec = vec![
+            self.row.to_string(),
+            self.point.to_string(),
+            self.replicate.to_string(),
+            self.seed.to_string(),
+        ];
+        rec.extend(self.cells.iter().cloned());
+        rec
+    }
+
     /// The run's overrides: `path=cell` for every parameter, then `run.seed` and
     /// `run.replicates = 1`; exactly `diaspora run SCENARIO --seed S --replicates 1 --set …`.
     pub fn overrides(&self, parameters: &[String]) -> Result<Vec<Override>, ScenarioError> {
@@ -142,14 +154,7 @@ impl Plan {
         header.extend(self.parameters.iter().map(String::as_str));
         w.write_record(&header).expect("writes to memory");
         for r in &self.rows {
-            let mut rec = vec![
-                r.row.to_string(),
-                r.point.to_string(),
-                r.replicate.to_string(),
-                r.seed.to_string(),
-            ];
-            rec.extend(r.cells.iter().cloned());
-            w.write_record(&rec).expect("writes to memory");
+            w.write_record(r.record()).expect("writes to memory");
         }
         w.into_inner().expect("writes to memory")
     }
@@ -246,6 +251,10 @@ pub struct SweepManifest {
     pub seed: u64,
     /// `fit` or `series`.
     pub outputs: String,
+    /// How a merge writes the results by default: `csv` or `parquet` (not in the plan hash:
+    /// shards hold the same tables whatever the format).
+    #[serde(default)]
+    pub format: Format,
     /// Compared years, if restricted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub years: Option<[i32; 2]>,
@@ -452,6 +461,7 @@ pub fn plan(
         runs,
         seed: design.seed,
         outputs: design.outputs.name().to_string(),
+        format: design.format,
         years,
         keep,
         common_random_numbers: design.common_random_numbers,

@@ -144,8 +144,13 @@ pub fn scripts(
     let _ = writeln!(merge, "#!/usr/bin/env bash");
     let _ = writeln!(
         merge,
-        "# Merge step of sweep \"{}\": checks every shard and writes {}/results.csv, or fails",
-        m.name, dir_s
+        "# Merge step of sweep \"{}\": checks every shard and writes the results ({}) in {}, or fails",
+        m.name,
+        match m.format {
+            super::Format::Csv => "results.csv",
+            super::Format::Parquet => "results/*.parquet",
+        },
+        dir_s
     );
     let _ = writeln!(
         merge,

@@ -141,7 +141,7 @@ fn invalid_value_is_reported_at_the_set() {
         .unwrap_err();
     assert!(
         e.to_string()
-            .starts_with("--set run.replicates=lots: run.replicates: expected u32, found string"),
+            .starts_with("--set run.replicates=lots: run.replicates: expected a whole number >= 0, found the string \"lots\""),
         "{e}"
     );
 }

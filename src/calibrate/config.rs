@@ -291,6 +291,9 @@ fn validate(
             |s| s.to_string_lossy().into_owned(),
         )
     });
+    if raw.name.is_some() {
+        crate::scenario::limits::check_name(&sources, "name", &name)?;
+    }
     let a = &raw.algorithm;
     let positive = |key: &str, v: i64| -> Result<(), ScenarioError> {
         if v < 1 {

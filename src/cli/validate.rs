@@ -17,6 +17,7 @@ pub struct ValidateArgs {
 pub fn validate(args: ValidateArgs) -> Result<(), CliError> {
     let overrides = args.scenario.overrides()?;
     let s = Scenario::load(&args.scenario.scenario, &overrides)?;
+    super::warn(&s);
     let m = &s.model;
     say!("{} — {}", s.name, s.description);
     say!("file       {} (hash {})", s.path.display(), &s.hash[..16]);

@@ -385,10 +385,10 @@ fn validate(file: &Path, raw: RawDesign, sources: Sources) -> Result<Design, Sce
     let relative = |p: &str| base.join(p);
 
     let name = match raw.name {
-        Some(n) if n.trim().is_empty() => {
-            return Err(err("name", "expected a non-empty name, found \"\"".into()));
+        Some(n) => {
+            crate::scenario::limits::check_name(&sources, "name", &n)?;
+            n
         }
-        Some(n) => n,
         None => file
             .file_stem()
             .map_or_else(|| "sweep".into(), |s| s.to_string_lossy().into_owned()),

@@ -148,17 +148,23 @@ impl super::Template {
         if needed <= available as f64 {
             return Ok(());
         }
-        let gb = |b: f64| b / 1e9;
+        let size = |b: f64| {
+            if b >= 1e9 {
+                format!("{:.1} GB", b / 1e9)
+            } else {
+                format!("{:.1} MB", b / 1e6)
+            }
+        };
         Err(self.sources.error(
             "exit.population",
             format!(
-                "the run needs about {:.1} GB ({:.3e} agents a replicate, {} replicate(s) at once), \
-                 more than the {:.1} GB of memory available: raise run.persons_per_agent, lower \
-                 the rates or run fewer threads",
-                gb(needed),
+                "the run needs about {} ({:.3e} agents a replicate, {} replicate(s) at once), \
+                 more than the {} of memory available: raise run.persons_per_agent, lower the \
+                 rates or run fewer threads",
+                size(needed),
                 expected_agents(&scenario.model),
                 concurrent.max(1),
-                gb(available as f64)
+                size(available as f64)
             ),
         ))
     }

@@ -247,6 +247,16 @@ fn draws(
     scenario: &Scenario,
     sets: &[String],
 ) -> Result<Draws, CliError> {
+    // A calibration's output folder is read only if its files still match calibration.toml (a
+    // folder holding just a posterior.csv, as docs/calibration/ ships, is read like the file).
+    let manifest = dir.join(diaspora::calibrate::output::MANIFEST);
+    let _lock = if manifest.is_file() {
+        let lock = diaspora::output::Lock::shared(dir)?;
+        folder::verify(dir, diaspora::calibrate::output::MANIFEST)?;
+        Some(lock)
+    } else {
+        None
+    };
     let posterior = Posterior::read(dir).map_err(|e| CliError::Input(e.to_string()))?;
     let replicates = scenario.run.replicates;
     let n = n.unwrap_or(replicates);

@@ -648,7 +648,10 @@ fn collect_events(cx: &mut Ctx<'_>) -> Result<()> {
                 other => {
                     return Err(cx.err(
                         &at,
-                        format!("expected a number >= 0, found {}", other.type_str()),
+                        format!(
+                            "expected a number >= 0, found {}",
+                            super::wording::describe(other)
+                        ),
                     ));
                 }
             };
@@ -710,8 +713,21 @@ fn resolve_params(cx: &mut Ctx<'_>) -> Result<()> {
 }
 
 pub(super) fn duration(cx: &Ctx<'_>, path: &str, d: &RawDuration) -> Result<Duration> {
-    let positive =
-        |key: &str, v: f64| check_value(cx, &format!("{path}.{key}"), v, Domain::Positive);
+    let positive = |key: &str, v: f64| {
+        let at = format!("{path}.{key}");
+        check_value(cx, &at, v, Domain::Positive)?;
+        if v > limits::MAX_MONTHS {
+            return Err(cx.err(
+                &at,
+                format!(
+                    "expected at most {} months, found {}",
+                    limits::MAX_MONTHS,
+                    num(v)
+                ),
+            ));
+        }
+        Ok(())
+    };
     Ok(match *d {
         RawDuration::Fixed { months } => {
             positive("months", months)?;

@@ -19,6 +19,9 @@ pub const MAX_EXPECTED_AGENTS: f64 = 1e8;
 /// Bytes one agent costs while its replicate runs: 13 in columns, about 2 in the calendar, and
 /// room for the columns' growth.
 pub const BYTES_PER_AGENT: f64 = 24.0;
+/// Longest duration a scenario may give, in months (5,000 years: beyond any run; drawn
+/// durations are capped there too).
+pub const MAX_MONTHS: f64 = 60_000.0;
 /// Longest name of a scenario, calibration or sweep (it names a folder).
 pub const MAX_NAME_LEN: usize = 100;
 

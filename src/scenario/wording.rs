@@ -73,15 +73,20 @@ impl Problem {
         if let Some(rest) = message.strip_prefix("missing field `") {
             return Problem::MissingKey(rest.trim_end_matches('`').to_string());
         }
-        // A one-key table given to an enum is read as `{ variant = … }`: the error is the enum's.
-        if path.len() > 1
-            && matches!(
-                value_at(doc, &path[..path.len() - 1]),
-                Some(Value::Table(_))
-            )
-            && schema::choices(schema, &path[..path.len() - 1]).is_some()
-        {
-            path.pop();
+        // A table given to an enum is read as `{ variant = … }`, and an array given to a tagged
+        // table as `[tag, …]`: the error is about the enum or the table, not what is inside.
+        if path.len() > 1 {
+            let parent = &path[..path.len() - 1];
+            let inside = match value_at(doc, parent) {
+                Some(Value::Table(_)) => schema::choices(schema, parent).is_some(),
+                Some(Value::Array(_)) => {
+                    schema::tagged(schema, parent).is_some() || schema::is_table(schema, parent)
+                }
+                _ => false,
+            };
+            if inside {
+                path.pop();
+            }
         }
         let value = value_at(doc, path);
         let found = value.map_or_else(|| "nothing".to_string(), describe);
@@ -92,6 +97,28 @@ impl Problem {
         if let Some(choices) = schema::choices(schema, path) {
             return expected(one_of(&choices));
         }
+        if matches!(value, Some(Value::Array(_))) && schema::is_table(schema, path) {
+            return expected("a table".into());
+        }
+        if let Some((tag, choices)) = schema::tagged(schema, path)
+            && let Some(Value::Table(t)) = value
+            && t.get(&tag)
+                .and_then(Value::as_str)
+                .is_some_and(|v| choices.iter().any(|c| c == v))
+        {
+            // A variant read whole (serde cannot say which of its keys is wrong): its keys
+            // are numbers, so the first that is not one is the problem.
+            if let Some((key, v)) = t
+                .iter()
+                .find(|(k, v)| **k != tag && !matches!(v, Value::Integer(_) | Value::Float(_)))
+            {
+                path.push(key.clone());
+                return Problem::Expected {
+                    expected: "a number".into(),
+                    found: describe(v),
+                };
+            }
+        }
         if let Some((tag, choices)) = schema::tagged(schema, path) {
             return expected(format!(
                 "a table with `{tag}` = {}, e.g. {{ {tag} = \"{}\", … }}",
@@ -101,11 +128,7 @@ impl Problem {
         }
         if let Some(rest) = message.strip_prefix("invalid length ") {
             let len = schema::fixed_len(schema, path).map_or_else(
-                || {
-                    rest.split_once(", expected ")
-                        .map_or("", |(_, e)| e)
-                        .to_string()
-                },
+                || rust_words(rest.split_once(", expected ").map_or("", |(_, e)| e), false),
                 |n| format!("an array of {n} values"),
             );
             return expected(len);
@@ -160,6 +183,7 @@ fn rust_words(what: &str, integer: bool) -> String {
         "a boolean" => "true or false".into(),
         "a sequence" => "an array".into(),
         "a map" | "table" => "a table".into(),
+        "string only" => "a string".into(),
         other if other.starts_with("struct ") => "a table".into(),
         other if other.starts_with("an array of length ") => format!(
             "an array of {} values",
@@ -246,6 +270,33 @@ mod tests {
         assert_eq!(
             m,
             "expected a table with `dist` = one of fixed, uniform, gamma, lognormal, e.g. { dist = \"fixed\", … }, found the string \"fixed\""
+        );
+    }
+
+    #[test]
+    fn the_key_at_fault_is_found_inside_what_serde_read_whole() {
+        // A table read as an array: serde blames its first element.
+        let (m, path) = read(
+            "invalid type: integer `1`, expected string only",
+            "[places]\nX = [1, \"a\"]",
+            "places.X.0",
+        );
+        assert_eq!(
+            (m.as_str(), path.join(".").as_str()),
+            ("expected a table, found an array of 2", "places.X")
+        );
+        // A duration read whole: serde blames the duration, the key is `months`.
+        let (m, path) = read(
+            "invalid type: string \"x\", expected f64",
+            "[routes.R]\nduration = { dist = \"fixed\", months = \"x\" }",
+            "routes.R.duration",
+        );
+        assert_eq!(
+            (m.as_str(), path.join(".").as_str()),
+            (
+                "expected a number, found the string \"x\"",
+                "routes.R.duration.months"
+            )
         );
     }
 

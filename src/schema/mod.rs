@@ -297,6 +297,24 @@ pub fn tagged(root: &Value, path: &[String]) -> Option<(String, Vec<String>)> {
     })
 }
 
+/// Whether the schema at a key path is a table (an object with named keys) and nothing else.
+pub fn is_table(root: &Value, path: &[String]) -> bool {
+    fn table(root: &Value, node: &Value) -> bool {
+        let Some(node) = resolve(root, node) else {
+            return false;
+        };
+        if node.get("type").and_then(Value::as_str) == Some("object") {
+            return true;
+        }
+        match node.get("allOf").and_then(Value::as_array) {
+            Some(a) => a.iter().all(|b| table(root, b)),
+            None => false,
+        }
+    }
+    let nodes = nodes_at(root, path);
+    !nodes.is_empty() && nodes.into_iter().all(|n| table(root, n))
+}
+
 /// How many items an array at a key path holds, when the schema fixes it (`minItems` equal
 /// to `maxItems`).
 pub fn fixed_len(root: &Value, path: &[String]) -> Option<u64> {

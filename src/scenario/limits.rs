@@ -16,8 +16,8 @@ pub const LAST_YEAR: i32 = 2200;
 /// Most agents one replicate is expected to create (leavers of the exit schedule plus the
 /// starting stocks, before drivers): about 1.6 GB of agent columns.
 pub const MAX_EXPECTED_AGENTS: f64 = 1e8;
-/// Bytes one agent costs while its replicate runs: 13 in columns, about 2 in the calendar, and
-/// room for the columns' growth.
+/// Bytes one agent costs while its replicate runs: 13 in columns, about 2 in the calendar (16
+/// measured, README "Limits on input"), and room for the columns' growth.
 pub const BYTES_PER_AGENT: f64 = 24.0;
 /// Longest duration a scenario may give, in months (5,000 years: beyond any run; drawn
 /// durations are capped there too).

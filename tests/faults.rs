@@ -145,8 +145,9 @@ fn a_second_concurrent_writer_is_refused() {
     assert_eq!(entries(tmp.path()), ["run"]);
 }
 
-#[test]
-fn a_full_disk_leaves_the_old_folder_intact() {
+/// Runs `test` on a fresh tmpfs of `size` (a small disk to fill), unmounting it afterwards;
+/// skipped (with a note) when no tmpfs can be mounted, e.g. not as root.
+fn on_small_disk(size: &str, test: impl FnOnce(&Path) + std::panic::UnwindSafe) {
     if unsafe_not_root() {
         eprintln!("note: not root, so no tmpfs can be mounted: full-disk test skipped");
         return;
@@ -155,7 +156,7 @@ fn a_full_disk_leaves_the_old_folder_intact() {
     let mnt = tmp.path().join("small");
     fs::create_dir(&mnt).unwrap();
     let ok = Std::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=3m", "tmpfs"])
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
         .arg(&mnt)
         .status()
         .is_ok_and(|s| s.success());
@@ -163,8 +164,17 @@ fn a_full_disk_leaves_the_old_folder_intact() {
         eprintln!("note: cannot mount a tmpfs here: full-disk test skipped");
         return;
     }
-    let out = mnt.join("run");
-    let result = std::panic::catch_unwind(|| {
+    let result = std::panic::catch_unwind(|| test(&mnt));
+    let _ = Std::new("umount").arg(&mnt).status();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
+#[test]
+fn a_full_disk_leaves_the_old_folder_intact() {
+    on_small_disk("3m", |mnt| {
+        let out = mnt.join("run");
         run(&out, 1, 1);
         let before = fs::read(out.join("manifest.toml")).unwrap();
         let failed = diaspora()
@@ -184,12 +194,8 @@ fn a_full_disk_leaves_the_old_folder_intact() {
         assert!(stderr.contains("cannot write"), "{stderr}");
         assert_eq!(fs::read(out.join("manifest.toml")).unwrap(), before);
         assert_eq!(complete_seed(&out).unwrap(), 1, "the old folder, whole");
-        assert_eq!(entries(&mnt), ["run"], "no partial folder left");
+        assert_eq!(entries(mnt), ["run"], "no partial folder left");
     });
-    let _ = Std::new("umount").arg(&mnt).status();
-    if let Err(e) = result {
-        std::panic::resume_unwind(e);
-    }
 }
 
 fn unsafe_not_root() -> bool {
@@ -546,24 +552,8 @@ fn a_killed_compare_leaves_the_old_fit_or_the_new_one_and_no_debris() {
 /// the previous one stays as it was, with no temporary file left.
 #[test]
 fn a_full_disk_keeps_the_old_fit() {
-    if unsafe_not_root() {
-        eprintln!("note: not root, so no tmpfs can be mounted: full-disk test skipped");
-        return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let mnt = tmp.path().join("small");
-    fs::create_dir(&mnt).unwrap();
-    let ok = Std::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
-        .arg(&mnt)
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("note: cannot mount a tmpfs here: full-disk test skipped");
-        return;
-    }
-    let out = mnt.join("run");
-    let result = std::panic::catch_unwind(|| {
+    on_small_disk("2m", |mnt| {
+        let out = mnt.join("run");
         run(&out, 1, 1);
         let old = compare_fit(&out, ONE_TABLE);
         // Fill what is left of the disk.
@@ -589,8 +579,4 @@ fn a_full_disk_keeps_the_old_fit() {
             "no temporary file left"
         );
     });
-    let _ = Std::new("umount").arg(&mnt).status();
-    if let Err(e) = result {
-        std::panic::resume_unwind(e);
-    }
 }

@@ -302,27 +302,28 @@ mod tests {
 
     #[test]
     fn rust_types_become_the_file_s_words() {
-        let (m, _) = read(
-            "invalid type: string \"x\", expected i32",
-            "[run]\nstart_year = \"x\"",
-            "run.start_year",
-        );
-        assert_eq!(m, "expected a whole number, found the string \"x\"");
-        let (m, _) = read(
-            "invalid value: integer `-1`, expected u64",
-            "[run]\nseed = -1",
-            "run.seed",
-        );
-        assert_eq!(
-            m,
-            "expected a whole number in 0..=9223372036854775807, found the integer -1"
-        );
-        let (m, _) = read(
-            "invalid length 3, expected fewer elements in array",
-            "[routes.R]\nyears_open = [1, 2, 3]",
-            "routes.R.years_open",
-        );
-        assert_eq!(m, "expected an array of 2 values, found an array of 3");
+        for (message, doc, path, expected) in [
+            (
+                "invalid type: string \"x\", expected i32",
+                "[run]\nstart_year = \"x\"",
+                "run.start_year",
+                "expected a whole number, found the string \"x\"",
+            ),
+            (
+                "invalid value: integer `-1`, expected u64",
+                "[run]\nseed = -1",
+                "run.seed",
+                "expected a whole number in 0..=9223372036854775807, found the integer -1",
+            ),
+            (
+                "invalid length 3, expected fewer elements in array",
+                "[routes.R]\nyears_open = [1, 2, 3]",
+                "routes.R.years_open",
+                "expected an array of 2 values, found an array of 3",
+            ),
+        ] {
+            assert_eq!(read(message, doc, path).0, expected);
+        }
         let (m, path) = read(
             "unknown field `recogniton`, expected one of `attraction`, `recognition`",
             "[hosts.H]\nrecogniton = 1",

@@ -925,7 +925,7 @@ mod tests {
             ),
             (
                 "scenario = \"s.toml\"\nmethod = \"random\"\n".into(),
-                "DIR/d.toml:2:10: method: expected one of `grid`, `list`, `lhs`, `sobol`, `morris`, `saltelli`, found `random`",
+                "DIR/d.toml:2:10: method: expected one of grid, list, lhs, sobol, morris, saltelli, found the string \"random\"",
             ),
             (
                 format!("{HEAD}[[parameters]]\npath = \"a.b\"\nmin = 0\nmax = 1\nscale = \"log\"\n"),

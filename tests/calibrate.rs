@@ -221,7 +221,12 @@ type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
 #[test]
 fn bad_input_is_refused_before_anything_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [Case; 6] = [
+    let cases: [Case; 7] = [
+        (
+            "a name that would leave the output folder",
+            &[("name = \"recovery\"", "name = \"../../escape\"")],
+            "name: expected a name of 1 to 100 letters, digits, '-', '_' or '.', not starting with '.' (it names the output folder), found \"../../escape\"",
+        ),
         (
             "unknown prior path",
             &[(

@@ -271,7 +271,12 @@ type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
 #[test]
 fn bad_input_is_refused_before_anything_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [Case; 6] = [
+    let cases: [Case; 7] = [
+        (
+            "a name that would leave the output folder",
+            &[("name = \"recovery\"", "name = \"../../escape\"")],
+            "name: expected a name of 1 to 100 letters, digits, '-', '_' or '.', not starting with '.' (it names the output folder), found \"../../escape\"",
+        ),
         (
             "unknown prior path",
             &[(
@@ -648,6 +653,56 @@ fn corrupted_checkpoints_are_refused_with_the_reason() {
         );
         fs::remove_dir_all(&running).ok();
     }
+    a_calibration_folder_edited_by_hand_is_refused(&file, &out);
+}
+
+/// A finished calibration folder whose posterior.csv no longer matches calibration.toml is
+/// refused by `run --posterior`, `plot` and `calibrate --resume` (exit 2, naming the file);
+/// untouched, `run --posterior` reads it.
+fn a_calibration_folder_edited_by_hand_is_refused(file: &Path, out: &Path) {
+    let run = |to: &str| {
+        let mut c = diaspora();
+        c.args([
+            "run",
+            "tests/fixtures/calibration/scenario.toml",
+            "--replicates",
+            "2",
+        ])
+        .arg("--posterior")
+        .arg(out)
+        .arg("--out")
+        .arg(out.with_file_name(to));
+        c
+    };
+    run("draws").assert().success();
+    let posterior = out.join("posterior.csv");
+    let mut text = fs::read_to_string(&posterior).unwrap();
+    text.push('\n');
+    fs::write(&posterior, text).unwrap();
+    let mut commands = vec![run("refused"), {
+        let mut c = diaspora();
+        c.arg("calibrate")
+            .arg(file)
+            .arg("--out")
+            .arg(out)
+            .arg("--resume");
+        c
+    }];
+    if cfg!(feature = "plot") {
+        let mut c = diaspora();
+        c.arg("plot").arg(out);
+        commands.push(c);
+    }
+    for mut c in commands {
+        let o = c.output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("posterior.csv: changed since it was written"),
+            "{err}"
+        );
+    }
+    assert!(!out.with_file_name("refused").exists());
 }
 
 /// Declared quirks reach calibration too: a quirks file beside a tidy source drops its values

@@ -178,3 +178,78 @@ fn run_prints_where_it_wrote_and_the_arrivals_table() {
     let summary = fs::read_to_string(out.join("summary.csv")).unwrap();
     assert!(summary.starts_with("year,series,place,sex,mean,sd,p05,p50,p95\n"));
 }
+
+/// `--set run.end_year=2000` shortens the baseline for a quick look: one warning line per event
+/// left out, exit 0, and year for year the rows of the full run (nothing before 2000 depends
+/// on the run's length or on later events).
+#[test]
+fn a_run_shortened_with_set_is_the_full_run_cut_short() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, sets: &[&str]| {
+        let out = dir.path().join(name);
+        let mut c = diaspora();
+        c.args([
+            "run",
+            "scenarios/baseline.toml",
+            "--replicates",
+            "2",
+            "--out",
+        ])
+        .arg(&out);
+        for s in sets {
+            c.args(["--set", s]);
+        }
+        let assert = c.assert().success();
+        let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+        (fs::read_to_string(out.join("series.csv")).unwrap(), stderr)
+    };
+    let (full, quiet) = run("full", &[]);
+    let (short, stderr) = run("short", &["run.end_year=2000"]);
+    assert_eq!(quiet, "");
+    assert_eq!(stderr.lines().count(), 6, "{stderr}");
+    assert!(
+        stderr.lines().all(
+            |l| l.starts_with("warning: --set run.end_year=2000: events.")
+                && l.ends_with("event left out")
+        ),
+        "{stderr}"
+    );
+    let upto_2000 = |csv: &str| -> Vec<String> {
+        csv.lines()
+            .filter(|l| {
+                l.split(',')
+                    .nth(1)
+                    .and_then(|y| y.parse::<i32>().ok())
+                    .is_some_and(|y| y <= 2000)
+            })
+            .map(String::from)
+            .collect()
+    };
+    assert!(upto_2000(&full).len() > 1000);
+    assert_eq!(upto_2000(&short), upto_2000(&full));
+    assert_eq!(upto_2000(&short).len(), short.lines().count() - 1);
+}
+
+/// A negative or too large `--seed` gets one line and exit 2, not clap's advice.
+#[test]
+fn a_bad_seed_gets_one_line() {
+    for (seed, shown) in [("-1", "-1"), ("9223372036854775808", "9223372036854775808")] {
+        let assert = diaspora()
+            .args(["run", "scenarios/baseline.toml", "--seed", seed])
+            .assert()
+            .code(2);
+        let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+        assert_eq!(
+            stderr,
+            format!(
+                "error: invalid value '{shown}' for '--seed <SEED>': expected a whole number in 0..=9223372036854775807, found {shown}\n"
+            )
+        );
+    }
+    let assert = diaspora().args(["run"]).assert().code(2);
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert_eq!(
+        stderr,
+        "error: the following required arguments were not provided: <SCENARIO>\n"
+    );
+}

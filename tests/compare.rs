@@ -174,21 +174,61 @@ fn metrics_match_hand_computed_values() {
 }
 
 #[test]
-fn origin_defaults_to_the_runs_and_can_be_overridden() {
-    // The tiny scenario's origin place is `ORG` with iso3 PRK: the default keeps PRK rows.
+fn origin_defaults_to_the_runs_and_another_is_refused() {
+    // The tiny scenario's origin place is `ORG` with iso3 PRK: the default keeps PRK rows, and
+    // `--origin prk` (any case) is the same origin.
     let (_tmp, run) = tiny_run();
     diaspora()
         .arg("compare")
         .arg(&run)
-        .args(["--observed", POPULATION, "--origin", "afg"])
+        .args(["--observed", POPULATION, "--origin", "prk"])
         .assert()
         .success();
     let fit = read_fit(&run.join("fit.csv"));
-    // Only the AFG row (GBR 2001: 300 refugees) is left.
     let g = &fit[&("unhcr_refugees".into(), "GBR".into())];
-    assert_eq!((&*g["years"], &*g["first_year"]), ("1", "2001"));
-    close(&g["bias"], 3.0 - 300.0);
-    assert_eq!(fit.len(), 1);
+    assert_eq!((&*g["years"], &*g["first_year"]), ("3", "2000"));
+    // Another origin's records (the AFG rows) are refused, and fit.csv is left as it was.
+    let before = fs::read(run.join("fit.csv")).unwrap();
+    let e = one_line_error(&[
+        "compare",
+        run.to_str().unwrap(),
+        "--observed",
+        POPULATION,
+        "--origin",
+        "afg",
+    ]);
+    assert_eq!(
+        e,
+        "error: --origin AFG: the run's origin is PRK (its origin place's iso3); compare it with PRK's records (leave out --origin)\n"
+    );
+    assert_eq!(fs::read(run.join("fit.csv")).unwrap(), before);
+}
+
+/// Observed tables that would add a published count twice, or hold a fractional count, and a
+/// run's `series.csv` with several replicates given as the observed record: one line each,
+/// exit 2, nothing written.
+#[test]
+fn repeated_keys_fractional_counts_and_replicates_are_refused() {
+    let (_tmp, run) = tiny_run();
+    let run_s = run.to_str().unwrap();
+    for (observed, expected) in [
+        (
+            "tests/fixtures/compare/invalid/population_repeated_key.csv",
+            "tests/fixtures/compare/invalid/population_repeated_key.csv:4: repeats the key of line 3 (year 2001, coo_iso PRK, coa_iso GBR): each count may be published once",
+        ),
+        (
+            "tests/fixtures/compare/invalid/population_fractional_count.csv",
+            "tests/fixtures/compare/invalid/population_fractional_count.csv:3: column `refugees`: expected a count (a whole number >= 0), found \"2.5\"",
+        ),
+        (
+            "tests/fixtures/compare/run/series.csv",
+            "tests/fixtures/compare/run/series.csv:46: replicate 1 after replicate 0: observed data are one record, not a run's replicates (keep one replicate's rows)",
+        ),
+    ] {
+        let e = one_line_error(&["compare", run_s, "--observed", observed]);
+        assert_eq!(e, format!("error: {expected}\n"));
+        assert!(!run.join("fit.csv").exists(), "{observed}");
+    }
 }
 
 fn one_line_error(args: &[&str]) -> String {

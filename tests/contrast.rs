@@ -99,12 +99,20 @@ fn a_counterfactual_from_2004_is_exactly_zero_before_2004() {
         }
     }
     assert!(after > 0, "the crackdown changes exit attempts from 2004");
-    // Without the crackdown's push, more people leave: exit attempts rise in 2004.
-    let totals = fs::read_to_string(c.join("contrast_totals.csv")).unwrap();
-    assert!(
-        totals.lines().any(|l| l.starts_with("exit_attempts,")),
-        "{totals}"
-    );
+    // Without the crackdown's halving of the push in 2004-05, more people leave: 1e6 people ×
+    // 2e-4 a month × 24 months × 0.5 = 2,400 more exit attempts over 2004–2009, in expectation
+    // (the replicates' Poisson noise is about 50 per replicate; 5 standard errors allowed).
+    let mut r = csv::Reader::from_path(c.join("contrast_totals.csv")).unwrap();
+    let header = r.headers().unwrap().clone();
+    let total = r
+        .records()
+        .map(Result::unwrap)
+        .find(|rec| &rec[0] == "exit_attempts" && &rec[1] == "total")
+        .expect("an exit_attempts total");
+    let cell = |name: &str| &total[header.iter().position(|h| h == name).unwrap()];
+    assert_eq!((cell("first_year"), cell("last_year")), ("2004", "2009"));
+    let mean: f64 = cell("mean").parse().unwrap();
+    assert!((mean - 2400.0).abs() < 5.0 * 50.0 / 2f64.sqrt(), "{mean}");
 }
 
 #[test]

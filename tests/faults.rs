@@ -145,8 +145,9 @@ fn a_second_concurrent_writer_is_refused() {
     assert_eq!(entries(tmp.path()), ["run"]);
 }
 
-#[test]
-fn a_full_disk_leaves_the_old_folder_intact() {
+/// Runs `test` on a fresh tmpfs of `size` (a small disk to fill), unmounting it afterwards;
+/// skipped (with a note) when no tmpfs can be mounted, e.g. not as root.
+fn on_small_disk(size: &str, test: impl FnOnce(&Path) + std::panic::UnwindSafe) {
     if unsafe_not_root() {
         eprintln!("note: not root, so no tmpfs can be mounted: full-disk test skipped");
         return;
@@ -155,7 +156,7 @@ fn a_full_disk_leaves_the_old_folder_intact() {
     let mnt = tmp.path().join("small");
     fs::create_dir(&mnt).unwrap();
     let ok = Std::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=3m", "tmpfs"])
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
         .arg(&mnt)
         .status()
         .is_ok_and(|s| s.success());
@@ -163,8 +164,17 @@ fn a_full_disk_leaves_the_old_folder_intact() {
         eprintln!("note: cannot mount a tmpfs here: full-disk test skipped");
         return;
     }
-    let out = mnt.join("run");
-    let result = std::panic::catch_unwind(|| {
+    let result = std::panic::catch_unwind(|| test(&mnt));
+    let _ = Std::new("umount").arg(&mnt).status();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
+#[test]
+fn a_full_disk_leaves_the_old_folder_intact() {
+    on_small_disk("3m", |mnt| {
+        let out = mnt.join("run");
         run(&out, 1, 1);
         let before = fs::read(out.join("manifest.toml")).unwrap();
         let failed = diaspora()
@@ -184,12 +194,8 @@ fn a_full_disk_leaves_the_old_folder_intact() {
         assert!(stderr.contains("cannot write"), "{stderr}");
         assert_eq!(fs::read(out.join("manifest.toml")).unwrap(), before);
         assert_eq!(complete_seed(&out).unwrap(), 1, "the old folder, whole");
-        assert_eq!(entries(&mnt), ["run"], "no partial folder left");
+        assert_eq!(entries(mnt), ["run"], "no partial folder left");
     });
-    let _ = Std::new("umount").arg(&mnt).status();
-    if let Err(e) = result {
-        std::panic::resume_unwind(e);
-    }
 }
 
 fn unsafe_not_root() -> bool {
@@ -342,6 +348,7 @@ fn a_calibration_out_that_cannot_be_used_is_refused_before_any_simulation() {
     run(&run_dir, 1, 1);
     for (out, expected) in [
         (file.clone(), "exists and is not a folder"),
+        (file.join("below"), "cannot be used"),
         (run_dir.clone(), "exists and is not a calibration folder"),
     ] {
         let start = Instant::now();
@@ -477,4 +484,117 @@ fn a_sweep_whose_results_changed_or_whose_merge_did_not_finish_is_not_analysed()
         &mut analyse(),
         "results.toml: missing: no results from a merge that finished",
     );
+}
+
+/// `compare` with `--observed` sources: exit status and the bytes of `fit.csv` it wrote.
+fn compare_fit(out: &Path, observed: &str) -> Vec<u8> {
+    diaspora()
+        .arg("compare")
+        .arg(out)
+        .args(["--observed", observed])
+        .assert()
+        .success();
+    fs::read(out.join("fit.csv")).unwrap()
+}
+
+/// The project's observed data: a fit of 71 units (about 8 kB).
+const PROJECT: &str = "data/observed";
+/// One UNHCR table: a fit of 20 units (about 2 kB).
+const ONE_TABLE: &str = "tests/fixtures/unhcr-layout/population_prk.csv";
+
+/// `compare` writes `fit.csv` whole: killed the moment its temporary file appears (or at fixed
+/// delays), the folder holds the previous fit.csv or the new one, never part of one, and the
+/// next `compare` removes the killed one's temporary file.
+#[test]
+fn a_killed_compare_leaves_the_old_fit_or_the_new_one_and_no_debris() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    run(&out, 1, 2);
+    let new = compare_fit(&out, ONE_TABLE);
+    let old = compare_fit(&out, PROJECT);
+    assert_ne!(old, new);
+    let (mut saw_old, mut saw_new, mut debris) = (0, 0, 0);
+    for attempt in 0..12 {
+        fs::write(out.join("fit.csv"), &old).unwrap();
+        let mut child = bin()
+            .arg("compare")
+            .arg(&out)
+            .args(["--observed", ONE_TABLE])
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        if attempt < 6 {
+            // Timed from the moment the temporary file appears.
+            while child.try_wait().unwrap().is_none()
+                && !entries(&out).iter().any(|n| n.starts_with(".fit.csv.tmp-"))
+                && start.elapsed() < Duration::from_secs(20)
+            {}
+        } else {
+            // Spread over the ~0.1 s a compare takes, to catch it after the rename too.
+            std::thread::sleep(Duration::from_millis(20 * (attempt - 6)));
+        }
+        let _ = child.kill();
+        child.wait().unwrap();
+        let now = fs::read(out.join("fit.csv")).unwrap();
+        assert!(
+            now == old || now == new,
+            "killed after {:?}: fit.csv is neither the old nor the new one",
+            start.elapsed()
+        );
+        if now == old {
+            saw_old += 1;
+        } else {
+            saw_new += 1;
+        }
+        debris += entries(&out).iter().filter(|n| n.contains(".tmp-")).count();
+    }
+    eprintln!(
+        "kills: {saw_old} left the old fit.csv, {saw_new} the new one; {debris} temporary file(s) left"
+    );
+    assert_eq!(compare_fit(&out, ONE_TABLE), new);
+    assert_eq!(
+        entries(&out),
+        [
+            "fit.csv",
+            "manifest.toml",
+            "scenario.toml",
+            "series.csv",
+            "summary.csv"
+        ],
+        "no debris after the next compare"
+    );
+    assert_eq!(complete_seed(&out), Ok(1));
+}
+
+/// On a full disk (a tmpfs, when run as root) `compare` fails to write a larger `fit.csv` and
+/// the previous one stays as it was, with no temporary file left.
+#[test]
+fn a_full_disk_keeps_the_old_fit() {
+    on_small_disk("2m", |mnt| {
+        let out = mnt.join("run");
+        run(&out, 1, 1);
+        let old = compare_fit(&out, ONE_TABLE);
+        // Fill what is left of the disk.
+        let mut filler = fs::File::create(mnt.join("filler")).unwrap();
+        let block = vec![7u8; 4096];
+        while std::io::Write::write_all(&mut filler, &block).is_ok() {}
+        drop(filler);
+        let failed = diaspora()
+            .arg("compare")
+            .arg(&out)
+            .args(["--observed", PROJECT])
+            .assert()
+            .failure();
+        let stderr = String::from_utf8_lossy(&failed.get_output().stderr).into_owned();
+        assert!(stderr.contains("cannot write"), "{stderr}");
+        assert_eq!(
+            fs::read(out.join("fit.csv")).unwrap(),
+            old,
+            "the old fit.csv, whole"
+        );
+        assert!(
+            !entries(&out).iter().any(|n| n.contains(".tmp-")),
+            "no temporary file left"
+        );
+    });
 }

@@ -296,3 +296,72 @@ fn estimates_are_read_as_intervals() {
         (1998, 50_000.0, 130_000.0)
     );
 }
+
+/// The key of each table: rows that differ in a key column (the application type) are summed,
+/// rows that repeat every key column are refused — in UNHCR's layout, the project's files and
+/// the tidy layout alike; a project count must be a whole number.
+#[test]
+fn a_repeated_key_is_refused_and_distinct_keys_are_summed() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let head = "year,coo_iso,coa_iso,procedure_type,app_type,dec_level,app_pc,applied\n";
+    let n = "2001,PRK,GBR,G,N,FI,P,10\n";
+    let v = "2001,PRK,GBR,G,V,FI,P,7\n";
+    let summed = write("a.csv", &format!("{head}{n}{v}"));
+    let obs = observed::load_unhcr_file(&summed, "PRK").unwrap();
+    assert_eq!(
+        series(&obs, "unhcr_asylum_applications", "GBR"),
+        [(2001, point(17.0, 0))].into()
+    );
+    let repeated = write("b.csv", &format!("{head}{n}{v}{n}"));
+    let e = observed::load_unhcr_file(&repeated, "PRK").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}:4: repeats the key of line 2 (year 2001, coo_iso PRK, coa_iso GBR, procedure_type G, app_type N, dec_level FI, app_pc P): each count may be published once",
+            repeated.display()
+        )
+    );
+
+    let project = dir.path().join("project");
+    std::fs::create_dir(&project).unwrap();
+    let stock = "series,origin,asylum_country_iso3,asylum_country,year,value,flag,source_id\n\
+                 refugees_stock_end_year,PRK,GBR,UK,2001,12,,x\n";
+    let file = project.join("unhcr_prk_population_stock.csv");
+    std::fs::write(
+        &file,
+        format!("{stock}refugees_stock_end_year,PRK,GBR,UK,2001,12,,y\n"),
+    )
+    .unwrap();
+    let e = observed::load(&project).unwrap_err().to_string();
+    assert!(
+        e.ends_with(":3: repeats the key of line 2 (series refugees_stock_end_year, origin PRK, asylum_country_iso3 GBR, year 2001): each count may be published once"),
+        "{e}"
+    );
+    std::fs::write(
+        &file,
+        format!("{stock}refugees_stock_end_year,PRK,CAN,Canada,2001,0.5,,y\n"),
+    )
+    .unwrap();
+    let e = observed::load(&project).unwrap_err().to_string();
+    assert!(
+        e.ends_with(":3: column `value`: expected a count (a whole number >= 0), found \"0.5\""),
+        "{e}"
+    );
+
+    let tidy = write(
+        "tidy.csv",
+        "year,series,place,sex,value\n2001,x,GBR,total,0.25\n2001,x,GBR,total,3\n",
+    );
+    let e = observed::load_tidy_file(&tidy).unwrap_err();
+    assert!(
+        e.to_string().ends_with(
+            ":3: repeats the key of line 2 (year 2001, series x, place GBR, sex total): each count may be published once"
+        ),
+        "{e}"
+    );
+}

@@ -141,7 +141,58 @@ fn invalid_value_is_reported_at_the_set() {
         .unwrap_err();
     assert!(
         e.to_string()
-            .starts_with("--set run.replicates=lots: run.replicates: expected u32, found string"),
+            .starts_with("--set run.replicates=lots: run.replicates: expected a whole number >= 0, found the string \"lots\""),
         "{e}"
     );
+}
+
+/// `--set run.start_year` later than an event's first year clips the event to the run (with a
+/// warning), and one that leaves nothing of an event drops it; the clipped event still acts.
+#[test]
+fn a_later_start_clips_and_drops_events_with_a_warning_each() {
+    let full = common::load("scenarios/baseline.toml", &[]);
+    let s = common::load("scenarios/baseline.toml", &["run.start_year=2010"]);
+    let uk = &s.raw.events["uk_citizenship_checks"];
+    assert_eq!((uk.from, uk.to), (2010, 2025));
+    assert!(!s.raw.events.contains_key("famine"));
+    assert!(!s.raw.events.contains_key("china_crackdown_2002"));
+    let warnings: Vec<String> = s.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(
+        warnings,
+        [
+            "--set run.start_year=2010: events.china_crackdown_2002: 2002–2004 lies outside the run (2010..=2025): event left out",
+            "--set run.start_year=2010: events.famine: 1995–1999 lies outside the run (2010..=2025): event left out",
+            "--set run.start_year=2010: events.uk_citizenship_checks: 2009–2025 is clipped to 2010–2025, its part inside the run (2010..=2025)",
+        ]
+    );
+    // The clipped event still multiplies GBR's check by 16 in 2010 (0.05 → 0.8).
+    let gbr = s.model.places.iter().position(|p| p.id == "GBR").unwrap();
+    let check = |sc: &diaspora::scenario::Scenario, y: usize| {
+        sc.model.hosts[gbr].as_ref().unwrap().citizenship_check[y]
+    };
+    assert_eq!(check(&s, 0), check(&full, 2010 - 1990));
+    assert!((check(&s, 0) - 0.8).abs() < 1e-12);
+    assert!(full.warnings.is_empty());
+}
+
+/// A run lengthened with `--set run.end_year` keeps the routes the file leaves open for the
+/// whole run open in the added years; a route with its own `years_open` keeps them.
+#[test]
+fn a_later_end_keeps_whole_run_routes_open() {
+    let s = common::load("scenarios/baseline.toml", &["run.end_year=2030"]);
+    let last = s.model.n_years - 1;
+    let weight = |id: &str| s.model.routes.iter().find(|r| r.id == id).unwrap().weight[last];
+    assert!(
+        weight("PRK-CHN_NE") > 0.0,
+        "a whole-run route is open in 2030"
+    );
+    assert_eq!(s.raw.routes["PRK-CHN_NE"].years_open, Some([1990, 2030]));
+    let limited = s
+        .raw
+        .routes
+        .iter()
+        .find(|(_, r)| r.years_open == Some([1996, 2004]))
+        .map(|(id, _)| id.clone())
+        .unwrap();
+    assert_eq!(weight(&limited), 0.0);
 }

@@ -499,6 +499,11 @@ fn bad_designs_are_exit_2_with_one_line_and_nothing_written() {
             "bad.toml:5:8: parameters.0.path: point 1 (hosts.GBR.recognition=1.3): hosts.GBR.recognition: expected a probability in [0, 1], found 1.3",
             "",
         ),
+        (
+            "name = \"..\"\nmethod = \"lhs\"\npoints = 4\n[[parameters]]\npath = \"exit.base_rate\"\nmin = 1e-6\nmax = 2e-6\n",
+            "bad.toml:3:8: name: expected a name of 1 to 100 letters, digits, '-', '_' or '.', not starting with '.' (it names the output folder), found \"..\"",
+            "",
+        ),
     ];
     for (i, (body, start, contains)) in cases.into_iter().enumerate() {
         let design = write_design(tmp.path(), body);

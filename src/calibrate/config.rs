@@ -366,6 +366,9 @@ fn validate(
             |s| s.to_string_lossy().into_owned(),
         )
     });
+    if raw.name.is_some() {
+        crate::scenario::limits::check_name(&sources, "name", &name)?;
+    }
     let algorithm = validate_algorithm(&raw.algorithm, &err)?;
     if raw.prior.is_empty() && raw.schedule.is_empty() {
         return Err(err(

@@ -29,7 +29,8 @@ pub struct ObservedArgs {
     /// (`observed`), else data/observed]
     #[arg(long, value_name = "PATH")]
     pub observed: Vec<PathBuf>,
-    /// Country of origin to keep (ISO3) [default: the run's origin place, e.g. PRK]
+    /// Country of origin to keep (ISO3) [default: the run's origin place, e.g. PRK]; another
+    /// than the origin place's iso3 is refused
     #[arg(long, value_name = "ISO3")]
     pub origin: Option<String>,
 }
@@ -89,24 +90,23 @@ impl RunDir {
         })
     }
 
-    /// The origin to keep: `--origin`, else the ISO3 code (or id) of the scenario's origin place.
-    pub fn origin(&self, args: &ObservedArgs) -> String {
-        if let Some(o) = &args.origin {
-            return o.to_uppercase();
-        }
+    /// The origin to keep: the ISO3 code (or id) of the scenario's origin place, or `--origin`
+    /// (refused if the place has another ISO3 code).
+    pub fn origin(&self, args: &ObservedArgs) -> Result<String, CliError> {
         let id = &self.scenario.raw.exit.origin;
-        self.scenario
+        let iso3 = self
+            .scenario
             .raw
             .places
             .get(id)
-            .and_then(|p| p.iso3.clone())
-            .unwrap_or_else(|| id.clone())
+            .and_then(|p| p.iso3.as_deref());
+        compare::origin(iso3, id, args.origin.as_deref()).map_err(input)
     }
 
     /// Reads the observed sources for this run's origin, refusing series measured differently
     /// (a stock against a flow) with a warning on stderr.
     pub fn observed(&self, args: &ObservedArgs) -> Result<(Observed, String), CliError> {
-        let origin = self.origin(args);
+        let origin = self.origin(args)?;
         let mut obs = observed::load_sources(&self.sources(args), &origin).map_err(input)?;
         for m in compare::refuse_mismatched(&mut obs, &self.measures()) {
             eprintln!(

@@ -31,7 +31,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use diaspora::output::FolderError;
-use diaspora::scenario::{Override, ScenarioError};
+use diaspora::scenario::{Override, Scenario, ScenarioError};
 
 /// diaspora: simulate emigration, transit, resettlement and onward migration.
 #[derive(Parser, Debug)]
@@ -158,6 +158,47 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Sensitivity(a) => sensitivity::sensitivity(a),
         Command::Contrast(a) => contrast::contrast(a),
     }
+}
+
+/// clap's multi-line usage error as one line: its message without the usage, tips and the
+/// pointer to `--help`.
+pub fn one_line(rendered: &str) -> String {
+    rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_start_matches("error: ")
+        .to_string()
+}
+
+/// A master seed from the command line: a whole number in 0..=2^63−1 (negative numbers reach
+/// this check instead of being taken for options).
+pub fn seed(arg: &str) -> Result<u64, String> {
+    match arg.trim().parse::<i128>() {
+        Ok(s) if (0..=i128::from(i64::MAX)).contains(&s) => Ok(s as u64),
+        _ => Err(format!(
+            "expected a whole number in 0..={}, found {arg}",
+            i64::MAX
+        )),
+    }
+}
+
+/// Prints a scenario's warnings (events a `--set` of the run's years clipped or left out).
+pub fn warn(scenario: &Scenario) {
+    for w in &scenario.warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
+/// Bytes of memory available to a new process (`MemAvailable` of /proc/meminfo), if known.
+pub fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// A rayon pool with `threads` workers (0 = one per core).

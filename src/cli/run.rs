@@ -26,10 +26,10 @@ pub struct RunArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Master seed (overrides run.seed).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = super::seed)]
     seed: Option<u64>,
     /// Number of replicates (overrides run.replicates).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     replicates: Option<u32>,
     /// Worker threads (default: one per core).
     #[arg(long, default_value_t = 0)]
@@ -87,11 +87,6 @@ struct Draws {
 pub fn run(args: RunArgs) -> Result<(), CliError> {
     let mut overrides = args.scenario.overrides()?;
     if let Some(seed) = args.seed {
-        if seed > i64::MAX as u64 {
-            return Err(CliError::Input(format!(
-                "--seed: expected a seed in 0..=2^63-1, found {seed}"
-            )));
-        }
         overrides.push(Override::integer("run.seed", seed as i64));
     }
     if let Some(r) = args.replicates {
@@ -99,13 +94,18 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
     }
     let template = Template::read(&args.scenario.scenario)?;
     let scenario = template.instantiate(&overrides)?;
+    super::warn(&scenario);
     let dir = args
         .out
         .clone()
         .unwrap_or_else(|| Path::new("output").join(&scenario.name));
-    let target = Target::claim(&dir, &folder::RUN)?;
     let pool = pool(args.threads)?;
     let threads = pool.current_num_threads();
+    if let Some(available) = super::available_memory() {
+        let concurrent = threads.min(scenario.run.replicates as usize);
+        template.check_memory(&scenario, concurrent, available)?;
+    }
+    let target = Target::claim(&dir, &folder::RUN)?;
     let draws = match &args.posterior {
         Some(dir) => Some(draws(dir, args.draws, &scenario, &args.scenario.set)?),
         None => None,
@@ -247,6 +247,16 @@ fn draws(
     scenario: &Scenario,
     sets: &[String],
 ) -> Result<Draws, CliError> {
+    // A calibration's output folder is read only if its files still match calibration.toml (a
+    // folder holding just a posterior.csv, as docs/calibration/ ships, is read like the file).
+    let manifest = dir.join(diaspora::calibrate::output::MANIFEST);
+    let _lock = if manifest.is_file() {
+        let lock = diaspora::output::Lock::shared(dir)?;
+        folder::verify(dir, diaspora::calibrate::output::MANIFEST)?;
+        Some(lock)
+    } else {
+        None
+    };
     let posterior = Posterior::read(dir).map_err(|e| CliError::Input(e.to_string()))?;
     let replicates = scenario.run.replicates;
     let n = n.unwrap_or(replicates);

@@ -36,6 +36,7 @@ pub fn validate(args: ValidateArgs) -> Result<(), CliError> {
         }
         None => freedom::Freed::default(),
     };
+    super::warn(&s);
     let m = &s.model;
     say!("{} — {}", s.name, s.description);
     say!("file       {} (hash {})", s.path.display(), &s.hash[..16]);

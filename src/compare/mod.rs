@@ -76,6 +76,39 @@ pub fn refuse_mismatched(
     mismatches
 }
 
+/// An origin asked for that is not the run's: the records of other people say nothing about
+/// this run.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "--origin {requested}: the run's origin is {run} (its origin place's iso3); compare it with {run}'s records (leave out --origin)"
+)]
+pub struct OtherOrigin {
+    /// What was asked for (upper case).
+    pub requested: String,
+    /// The run's origin.
+    pub run: String,
+}
+
+/// The origin whose records a run is compared with: `requested` (any case) or, by default,
+/// the run's origin place's ISO3 code (its id if it has none). Where the place has an ISO3
+/// code, another origin is refused; without one, `requested` is how the records are chosen.
+pub fn origin(
+    iso3: Option<&str>,
+    id: &str,
+    requested: Option<&str>,
+) -> Result<String, OtherOrigin> {
+    let requested = requested.map(str::to_uppercase);
+    match (iso3, requested) {
+        (Some(run), Some(r)) if r != run => Err(OtherOrigin {
+            requested: r,
+            run: run.to_string(),
+        }),
+        (_, Some(r)) => Ok(r),
+        (Some(run), None) => Ok(run.to_string()),
+        (None, None) => Ok(id.to_string()),
+    }
+}
+
 /// Simulated values of one series-place-sex in one year.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Band {
@@ -386,6 +419,21 @@ mod tests {
         assert!((a.log1p_rmse.unwrap() - (0.5f64).sqrt()).abs() < 1e-12);
         let d = distance(&fits).unwrap();
         assert!((d - (0.5f64.sqrt() + 0.0) / 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_origin_is_the_runs_unless_its_place_has_no_iso3() {
+        assert_eq!(origin(Some("PRK"), "ORG", None), Ok("PRK".into()));
+        assert_eq!(origin(Some("PRK"), "ORG", Some("prk")), Ok("PRK".into()));
+        assert_eq!(
+            origin(Some("PRK"), "ORG", Some("eri")),
+            Err(OtherOrigin {
+                requested: "ERI".into(),
+                run: "PRK".into()
+            })
+        );
+        assert_eq!(origin(None, "ORG", None), Ok("ORG".into()));
+        assert_eq!(origin(None, "ORG", Some("eri")), Ok("ERI".into()));
     }
 
     #[test]

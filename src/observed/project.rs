@@ -15,7 +15,7 @@
 
 use std::path::Path;
 
-use super::table::{Row, Table};
+use super::table::{Row, Table, UniqueKeys};
 use super::{Measure, Observed, ObservedError, SeriesKey};
 
 const MOU: &str = "mou_defector_arrivals_south_korea.csv";
@@ -41,15 +41,17 @@ pub fn load_project_dir(dir: &Path, origin: Option<&str>) -> Result<Observed, Ob
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such folder"),
         });
     }
-    for (file, reader) in [
-        (MOU, read_mou as Reader),
-        (STOCK, read_stock as Reader),
-        (APPLICATIONS, read_applications as Reader),
-        (DECISIONS, read_decisions as Reader),
+    for (file, reader, key) in [
+        (MOU, read_mou as Reader, MOU_KEY),
+        (STOCK, read_stock as Reader, STOCK_KEY),
+        (APPLICATIONS, read_applications as Reader, APPLICATIONS_KEY),
+        (DECISIONS, read_decisions as Reader, DECISIONS_KEY),
     ] {
         let path = dir.join(file);
         if path.exists() {
-            Table::open(&path)?.for_each(|row| {
+            let table = Table::open(&path)?;
+            let mut keys = UniqueKeys::new(&table, key);
+            table.for_each(|row| {
                 let row_origin = if file == MOU {
                     MOU_ORIGIN
                 } else {
@@ -58,7 +60,7 @@ pub fn load_project_dir(dir: &Path, origin: Option<&str>) -> Result<Observed, Ob
                 if origin.is_some_and(|o| o != row_origin) {
                     return Ok(());
                 }
-                reader(&mut obs, row)
+                reader(&mut obs, row, &mut keys)
             })?;
             obs.files.push(path);
         }
@@ -84,7 +86,31 @@ pub fn load_project_dir(dir: &Path, origin: Option<&str>) -> Result<Observed, Ob
     Ok(obs)
 }
 
-type Reader = fn(&mut Observed, &Row<'_>) -> Result<(), String>;
+/// Reads one row into `obs`; a row it uses must not repeat the key of another (`keys`).
+type Reader = fn(&mut Observed, &Row<'_>, &mut UniqueKeys) -> Result<(), String>;
+
+/// The columns that tell the rows of each file apart.
+const MOU_KEY: &[&str] = &["series", "year", "sex"];
+const STOCK_KEY: &[&str] = &["series", "origin", "asylum_country_iso3", "year"];
+const APPLICATIONS_KEY: &[&str] = &[
+    "series",
+    "origin",
+    "asylum_country_iso3",
+    "year",
+    "procedure_type",
+    "app_type",
+    "dec_level",
+    "persons_or_cases",
+];
+const DECISIONS_KEY: &[&str] = &[
+    "series",
+    "origin",
+    "asylum_country_iso3",
+    "year",
+    "procedure_type",
+    "dec_level",
+    "persons_or_cases",
+];
 
 fn key(series: &str, place: &str, sex: &str) -> SeriesKey {
     SeriesKey {
@@ -98,51 +124,58 @@ fn masked(row: &Row<'_>) -> Result<bool, String> {
     Ok(row.get("flag")? == "value_5_may_be_1to5")
 }
 
-fn read_mou(obs: &mut Observed, row: &Row<'_>) -> Result<(), String> {
+fn read_mou(obs: &mut Observed, row: &Row<'_>, keys: &mut UniqueKeys) -> Result<(), String> {
     if row.get("series")? != "arrivals_in_year" || row.get("preferred")? != "1" {
         return Ok(());
     }
+    keys.check(row)?;
     let sex = row.get("sex")?;
     obs.add(
         key("mou_arrivals", "KOR", sex),
         row.number("year")?,
-        row.number("value")?,
+        row.required_count("value")?,
         false,
     );
     Ok(())
 }
 
-fn read_stock(obs: &mut Observed, row: &Row<'_>) -> Result<(), String> {
+fn read_stock(obs: &mut Observed, row: &Row<'_>, keys: &mut UniqueKeys) -> Result<(), String> {
     let series = match row.get("series")? {
         "refugees_stock_end_year" => "unhcr_refugees",
         "asylum_seekers_stock_end_year" => "unhcr_asylum_seekers",
         _ => return Ok(()),
     };
+    keys.check(row)?;
     let place = row.get("asylum_country_iso3")?;
     obs.add(
         key(series, place, "total"),
         row.number("year")?,
-        row.number("value")?,
+        row.required_count("value")?,
         masked(row)?,
     );
     Ok(())
 }
 
-fn read_applications(obs: &mut Observed, row: &Row<'_>) -> Result<(), String> {
+fn read_applications(
+    obs: &mut Observed,
+    row: &Row<'_>,
+    keys: &mut UniqueKeys,
+) -> Result<(), String> {
     if !NEW_APPLICATION_TYPES.contains(&row.get("app_type")?) {
         return Ok(());
     }
+    keys.check(row)?;
     let place = row.get("asylum_country_iso3")?;
     obs.add(
         key("unhcr_asylum_applications", place, "total"),
         row.number("year")?,
-        row.number("value")?,
+        row.required_count("value")?,
         masked(row)?,
     );
     Ok(())
 }
 
-fn read_decisions(obs: &mut Observed, row: &Row<'_>) -> Result<(), String> {
+fn read_decisions(obs: &mut Observed, row: &Row<'_>, keys: &mut UniqueKeys) -> Result<(), String> {
     if !FIRST_INSTANCE_LEVELS.contains(&row.get("dec_level")?) {
         return Ok(());
     }
@@ -153,11 +186,12 @@ fn read_decisions(obs: &mut Observed, row: &Row<'_>) -> Result<(), String> {
         "decisions_otherwise_closed" => "unhcr_decisions_closed",
         _ => return Ok(()),
     };
+    keys.check(row)?;
     let place = row.get("asylum_country_iso3")?;
     obs.add(
         key(series, place, "total"),
         row.number("year")?,
-        row.number("value")?,
+        row.required_count("value")?,
         masked(row)?,
     );
     Ok(())

@@ -26,7 +26,7 @@ use super::{Observed, ObservedError, SeriesKey};
 use crate::scenario::{ScenarioError, read_toml_file};
 
 /// `[[quirk]]` as written.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawQuirk {
     series: String,
@@ -42,7 +42,7 @@ fn total() -> String {
 }
 
 /// The file as written.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawQuirks {
     #[serde(default)]

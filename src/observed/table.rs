@@ -83,6 +83,7 @@ impl Table {
             let row = Row {
                 columns: &self.columns,
                 record: &record,
+                line,
             };
             f(&row).map_err(|message| ObservedError::Format {
                 path: self.path.clone(),
@@ -97,6 +98,8 @@ impl Table {
 pub(super) struct Row<'a> {
     columns: &'a HashMap<String, usize>,
     record: &'a csv::StringRecord,
+    /// 1-based line number (the header is line 1).
+    line: u64,
 }
 
 impl Row<'_> {
@@ -116,8 +119,24 @@ impl Row<'_> {
             .map_err(|_| format!("column `{name}`: expected a number, found \"{s}\""))
     }
 
-    /// The cell of column `name` as a count, or `None` if the cell is empty (not reported).
+    /// The cell of column `name` as a count (a whole number >= 0), or `None` if the cell is
+    /// empty (not reported).
     pub(super) fn count(&self, name: &str) -> Result<Option<f64>, String> {
+        let s = self.get(name)?;
+        if s.is_empty() {
+            return Ok(None);
+        }
+        match s.parse::<f64>() {
+            Ok(v) if v.is_finite() && v >= 0.0 && v.fract() == 0.0 => Ok(Some(v)),
+            _ => Err(format!(
+                "column `{name}`: expected a count (a whole number >= 0), found \"{s}\""
+            )),
+        }
+    }
+
+    /// The cell of column `name` as a number >= 0 (a count or a share), or `None` if the cell
+    /// is empty (not reported).
+    pub(super) fn amount(&self, name: &str) -> Result<Option<f64>, String> {
         let s = self.get(name)?;
         if s.is_empty() {
             return Ok(None);
@@ -125,8 +144,56 @@ impl Row<'_> {
         match s.parse::<f64>() {
             Ok(v) if v.is_finite() && v >= 0.0 => Ok(Some(v)),
             _ => Err(format!(
-                "column `{name}`: expected a count (a number >= 0), found \"{s}\""
+                "column `{name}`: expected a number >= 0, found \"{s}\""
             )),
+        }
+    }
+
+    /// The cell of column `name` as a count that must be there.
+    pub(super) fn required_count(&self, name: &str) -> Result<f64, String> {
+        self.count(name)?.ok_or_else(|| {
+            format!("column `{name}`: expected a count (a whole number >= 0), found nothing")
+        })
+    }
+}
+
+/// The key columns of a table and the line each key was first seen on: a key seen twice would
+/// add a published count twice, so it is refused.
+pub(super) struct UniqueKeys {
+    columns: Vec<&'static str>,
+    seen: HashMap<Vec<String>, u64>,
+}
+
+impl UniqueKeys {
+    /// The key made of those of `columns` that `table` has.
+    pub(super) fn new(table: &Table, columns: &[&'static str]) -> UniqueKeys {
+        UniqueKeys {
+            columns: columns.iter().copied().filter(|c| table.has(c)).collect(),
+            seen: HashMap::new(),
+        }
+    }
+
+    /// Refuses `row` if an earlier line had its key.
+    pub(super) fn check(&mut self, row: &Row<'_>) -> Result<(), String> {
+        let key = self
+            .columns
+            .iter()
+            .map(|c| row.get(c).map(String::from))
+            .collect::<Result<Vec<_>, _>>()?;
+        match self.seen.get(&key) {
+            Some(first) => Err(format!(
+                "repeats the key of line {first} ({}): each count may be published once",
+                self.columns
+                    .iter()
+                    .zip(&key)
+                    .map(|(c, v)| format!("{c} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            None => {
+                self.seen.insert(key, row.line);
+                Ok(())
+            }
         }
     }
 }

@@ -1,12 +1,14 @@
 //! The tidy layout: any CSV with the columns `year, series, place, sex, value`, the layout of a
 //! run's `series.csv`. Researchers use it for their own series, and calibration tests use a
-//! simulated `series.csv` as "observed" data (only replicate 0 is read when a `replicate` column
-//! is present). An optional `masked_cells` column counts cells published as a masked 5. Empty
-//! values are "not reported". Nothing is known about stock or flow: the series name decides.
+//! simulated `series.csv` of one replicate as "observed" data (a file with several replicates is
+//! refused: observed data are one record). An optional `masked_cells` column counts cells
+//! published as a masked 5. Values are numbers >= 0 (a run's series holds shares too); empty
+//! values are "not reported"; a row may not repeat the year, series, place and sex of another.
+//! Nothing is known about stock or flow: the series name decides.
 
 use std::path::Path;
 
-use super::table::Table;
+use super::table::{Table, UniqueKeys};
 use super::{Observed, ObservedError, SeriesKey};
 
 /// Columns that make a file tidy.
@@ -26,12 +28,25 @@ pub fn load_tidy_file(path: &Path) -> Result<Observed, ObservedError> {
     )?;
     let replicated = table.has("replicate");
     let masked = table.has("masked_cells");
+    let mut keys = UniqueKeys::new(&table, &["year", "series", "place", "sex"]);
+    let mut replicate: Option<String> = None;
     let mut obs = Observed::default();
     table.for_each(|row| {
-        if replicated && row.get("replicate")? != "0" {
-            return Ok(());
+        if replicated {
+            let r = row.get("replicate")?;
+            match &replicate {
+                None => replicate = Some(r.to_string()),
+                Some(first) if first != r => {
+                    return Err(format!(
+                        "replicate {r} after replicate {first}: observed data are one record, \
+                         not a run's replicates (keep one replicate's rows)"
+                    ));
+                }
+                Some(_) => {}
+            }
         }
-        let Some(value) = row.count("value")? else {
+        keys.check(row)?;
+        let Some(value) = row.amount("value")? else {
             return Ok(());
         };
         let sex = row.get("sex")?;

@@ -16,7 +16,7 @@
 use std::path::Path;
 
 use super::project::{FIRST_INSTANCE_LEVELS, NEW_APPLICATION_TYPES};
-use super::table::{Row, Table};
+use super::table::{Row, Table, UniqueKeys};
 use super::{Measure, Observed, ObservedError, SeriesKey};
 
 /// The published value UNHCR shows for any count from 1 to 5.
@@ -55,6 +55,30 @@ impl UnhcrTable {
                 "dec_other",
                 "dec_rejected",
                 "dec_closed",
+            ],
+        }
+    }
+
+    /// The columns that tell its rows apart (those of them the file has).
+    fn key(self) -> &'static [&'static str] {
+        match self {
+            UnhcrTable::Population => &["year", "coo_iso", "coa_iso"],
+            UnhcrTable::Applications => &[
+                "year",
+                "coo_iso",
+                "coa_iso",
+                "procedure_type",
+                "app_type",
+                "dec_level",
+                "app_pc",
+            ],
+            UnhcrTable::Decisions => &[
+                "year",
+                "coo_iso",
+                "coa_iso",
+                "procedure_type",
+                "dec_level",
+                "dec_pc",
             ],
         }
     }
@@ -123,11 +147,13 @@ pub fn load_unhcr_file(path: &Path, origin: &str) -> Result<Observed, ObservedEr
         )
     })?;
     table.require(kind.required(), kind.name())?;
+    let mut keys = UniqueKeys::new(&table, kind.key());
     let mut obs = Observed::default();
     table.for_each(|row| {
         if row.get("coo_iso")? != origin || !kind.keeps(row)? {
             return Ok(());
         }
+        keys.check(row)?;
         let year: i32 = row.number("year")?;
         let place = row.get("coa_iso")?;
         if place.is_empty() {

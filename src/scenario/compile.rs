@@ -8,6 +8,7 @@ use rand_distr::{Gamma, LogNormal};
 use super::error::{ScenarioError, Sources};
 use super::feedback::{Quantities, compile_choice, compile_drivers};
 use super::initial::compile_initial;
+use super::limits;
 use super::param::{Param, RawDuration, Schedule};
 use super::raw::{
     Domain, RawAge, RawCessation, RawCount, RawPlaceKind, RawPlaces, RawScenario, for_each_param,
@@ -19,9 +20,6 @@ use crate::engine::{
 use crate::observe::{Count, Masking, ObservationSpec, SeriesSpec, UNOBSERVABLES};
 
 pub(super) type Result<T> = std::result::Result<T, ScenarioError>;
-
-/// Longest run supported (months are 16-bit in agent columns).
-const MAX_YEARS: i32 = 5000;
 
 /// Formats a number the way a user would write it.
 pub(crate) fn num(v: f64) -> String {
@@ -85,6 +83,28 @@ impl Ctx<'_> {
             })
     }
 
+    /// A route id that must start at place `start` (where the people it takes are).
+    pub fn route_from(
+        &self,
+        path: &str,
+        id: &Option<String>,
+        start: &str,
+    ) -> Result<Option<RouteId>> {
+        let route = self.route(path, id)?;
+        if let Some(id) = id
+            && self.raw.routes[id].from != start
+        {
+            return Err(self.err(
+                path,
+                format!(
+                    "expected a route starting at `{start}`, found `{id}` (from `{}`)",
+                    self.raw.routes[id].from
+                ),
+            ));
+        }
+        Ok(route)
+    }
+
     pub fn kind(&self, p: PlaceId) -> RawPlaceKind {
         let id = self
             .place_index
@@ -117,12 +137,8 @@ pub fn compile(raw: &RawScenario, src: &Sources) -> Result<(Model, ObservationSp
             ),
         ));
     }
-    if run.end_year - run.start_year >= MAX_YEARS {
-        return Err(src.error(
-            "run.end_year",
-            format!("expected a run shorter than {MAX_YEARS} years"),
-        ));
-    }
+    limits::check_years(src, run.start_year, run.end_year)?;
+    limits::check_name(src, "name", &raw.name)?;
     if run.seed > i64::MAX as u64 {
         return Err(src.error(
             "run.seed",
@@ -137,6 +153,9 @@ pub fn compile(raw: &RawScenario, src: &Sources) -> Result<(Model, ObservationSp
     }
     let years = (run.end_year - run.start_year + 1) as usize;
 
+    limits::check_ids_differ_by_more_than_case(src, "places", raw.places.keys())?;
+    limits::check_ids_differ_by_more_than_case(src, "routes", raw.routes.keys())?;
+    limits::check_ids_differ_by_more_than_case(src, "events", raw.events.keys())?;
     let mut place_index = BTreeMap::new();
     for (i, (id, place)) in raw.places.iter().enumerate() {
         check_id(src, &format!("places.{id}"), id)?;
@@ -221,6 +240,7 @@ pub fn compile(raw: &RawScenario, src: &Sources) -> Result<(Model, ObservationSp
         driven,
         initial,
     };
+    limits::check_agents(&cx, &model)?;
     Ok((model, observation))
 }
 
@@ -255,7 +275,7 @@ fn compile_transit(cx: &Ctx<'_>, places: &[Place]) -> Result<Vec<Option<Transit>
             return_home: cx.series(&format!("{path}.return_home")),
             claim_asylum: cx.series(&format!("{path}.claim_asylum")),
             cost_sensitivity: cx.series(&format!("{path}.cost_sensitivity")),
-            arrest_route: cx.route(&format!("{path}.arrest_route"), &t.arrest_route)?,
+            arrest_route: cx.route_from(&format!("{path}.arrest_route"), &t.arrest_route, id)?,
             female,
         };
         if compiled.claim_asylum.iter().any(|&v| v > 0.0) && !raw.hosts.contains_key(id) {
@@ -348,17 +368,10 @@ fn compile_hosts(cx: &Ctx<'_>, places: &[Place], routes: &[Route]) -> Result<Vec
                 ));
             }
         }
-        let removal_route = cx.route(&format!("{path}.removal_route"), &h.removal_route)?;
+        let removal_route =
+            cx.route_from(&format!("{path}.removal_route"), &h.removal_route, id)?;
         let resettlement_route =
             cx.route(&format!("{path}.resettlement_route"), &h.resettlement_route)?;
-        if let Some(r) = removal_route
-            && routes[usize::from(r)].from != p
-        {
-            return Err(cx.err(
-                &format!("{path}.removal_route"),
-                format!("expected a route starting at `{id}`"),
-            ));
-        }
         if let Some(r) = resettlement_route {
             let route = &routes[usize::from(r)];
             if route.to != p || places[usize::from(route.from)].kind != PlaceKind::Transit {
@@ -635,7 +648,10 @@ fn collect_events(cx: &mut Ctx<'_>) -> Result<()> {
                 other => {
                     return Err(cx.err(
                         &at,
-                        format!("expected a number >= 0, found {}", other.type_str()),
+                        format!(
+                            "expected a number >= 0, found {}",
+                            super::wording::describe(other)
+                        ),
                     ));
                 }
             };
@@ -697,8 +713,21 @@ fn resolve_params(cx: &mut Ctx<'_>) -> Result<()> {
 }
 
 pub(super) fn duration(cx: &Ctx<'_>, path: &str, d: &RawDuration) -> Result<Duration> {
-    let positive =
-        |key: &str, v: f64| check_value(cx, &format!("{path}.{key}"), v, Domain::Positive);
+    let positive = |key: &str, v: f64| {
+        let at = format!("{path}.{key}");
+        check_value(cx, &at, v, Domain::Positive)?;
+        if v > limits::MAX_MONTHS {
+            return Err(cx.err(
+                &at,
+                format!(
+                    "expected at most {} months, found {}",
+                    limits::MAX_MONTHS,
+                    num(v)
+                ),
+            ));
+        }
+        Ok(())
+    };
     Ok(match *d {
         RawDuration::Fixed { months } => {
             positive("months", months)?;
@@ -815,7 +844,11 @@ fn compile_routes(cx: &Ctx<'_>) -> Result<Vec<Route>> {
             death: cx.series(&format!("{path}.death")),
             cost: r.cost,
             weight,
-            arrest_route: cx.route(&format!("{path}.arrest_route"), &r.arrest_route)?,
+            arrest_route: cx.route_from(
+                &format!("{path}.arrest_route"),
+                &r.arrest_route,
+                &r.from,
+            )?,
         });
     }
     Ok(routes)

@@ -74,16 +74,20 @@ impl SourceFile {
         match DeTable::parse(&text) {
             Ok(table) => index_table("", table.get_ref(), &mut spans, &mut key_spans),
             Err(e) => {
-                let at = e.span().map_or(0, |s| s.start);
-                let (line, col) = line_col(&text, at);
+                let span = e.span().unwrap_or(0..0);
+                let (line, col) = line_col(&text, span.start);
+                let (path, message) = match e.message().trim() {
+                    "duplicate key" => duplicate_key(&text, span),
+                    other => (String::new(), format!("invalid TOML: {other}")),
+                };
                 return Err(ScenarioError {
                     location: Location::File {
                         file: name,
                         line,
                         col,
                     },
-                    path: String::new(),
-                    message: format!("invalid TOML: {}", e.message().trim()),
+                    path,
+                    message,
                 });
             }
         }
@@ -144,6 +148,51 @@ fn index_value(path: &str, value: &DeValue<'_>, spans: &mut Spans, keys: &mut Sp
             }
         }
         _ => {}
+    }
+}
+
+/// The key path and message of a key (or table header) written twice.
+fn duplicate_key(text: &str, span: Range<usize>) -> (String, String) {
+    let path = duplicate_path(text, span.clone());
+    let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let header = text[line_start..].trim_start().starts_with('[');
+    let message = if header {
+        format!("table [{path}] written twice (TOML allows each table once: merge the two)")
+    } else {
+        "written twice (TOML allows each key once in a table)".to_string()
+    };
+    (path, message)
+}
+
+/// The key path of a key written twice, from the text around its `span`: the key as written
+/// on its line (with its dotted prefix), under the table header above it.
+fn duplicate_path(text: &str, span: Range<usize>) -> String {
+    let end = span.end.min(text.len());
+    let line_start = text[..end].rfind('\n').map_or(0, |i| i + 1);
+    let written = text[line_start..end].trim();
+    let plain = |s: &str| {
+        s.split('.')
+            .map(|k| k.trim().trim_matches('"'))
+            .collect::<Vec<_>>()
+            .join(".")
+    };
+    if let Some(header) = written.strip_prefix('[') {
+        return plain(header.trim_start_matches('['));
+    }
+    // In an inline table (`x = { a = 1, a = 2 }`) the key is inside the value of another.
+    let key = match written.split_once('=') {
+        Some((outer, _)) => format!("{}.{}", plain(outer), plain(&text[span.start..end])),
+        None => plain(written),
+    };
+    let table = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|h| plain(h.trim_matches(|c| c == '[' || c == ']')));
+    match table {
+        Some(t) if !t.is_empty() => format!("{t}.{key}"),
+        _ => key,
     }
 }
 
@@ -243,6 +292,29 @@ mod tests {
         assert_eq!(f.position("hosts.GBR.recognition"), Some((3, 15)));
         assert_eq!(f.position("hosts.GBR"), Some((2, 8)));
         assert_eq!(f.position("hosts.GBR.list.1"), Some((4, 12)));
+    }
+
+    #[test]
+    fn duplicate_keys_are_named_by_their_path() {
+        let dup = |text: &str| SourceFile::new("a.toml".into(), text.into()).unwrap_err();
+        let e = dup("[run]\nseed = 1\nseed = 2\n");
+        assert_eq!(
+            e.to_string(),
+            "a.toml:3:1: run.seed: written twice (TOML allows each key once in a table)"
+        );
+        let e = dup("[run]\nseed = 1\n[run]\nx = 2\n");
+        assert_eq!(
+            e.to_string(),
+            "a.toml:3:2: run: table [run] written twice (TOML allows each table once: merge the two)"
+        );
+        let e = dup("[hosts.GBR]\nx = 1\n[hosts.GBR]\n");
+        assert_eq!(e.path, "hosts.GBR");
+        assert!(
+            e.message.starts_with("table [hosts.GBR] written twice"),
+            "{e}"
+        );
+        assert_eq!(dup("n = 1\na.b = 1\na.b = 2\n").path, "a.b");
+        assert_eq!(dup("[e]\nx = { a = 1, a = 2 }\n").path, "e.x.a");
     }
 
     #[test]

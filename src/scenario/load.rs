@@ -9,14 +9,15 @@
 //! (`exit.push.values.2`) and event multipliers (`events.famine.multiply.exit.push`) — can be
 //! set, and a path the schema does not have is refused with the keys that do exist.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
 use super::error::{Location, ScenarioError, SourceFile, Sources};
 use super::raw::RawScenario;
+use super::wording::Problem;
 
 /// One `--set key.path=value`.
 #[derive(Clone, Debug, PartialEq)]
@@ -94,29 +95,60 @@ pub struct Template {
     pub table: Table,
     /// The file named by the user.
     pub path: PathBuf,
+    /// Routes the files leave open for the whole run (no `years_open`): they stay open for
+    /// the whole run when `--set` changes its years.
+    whole_run: Vec<String>,
 }
 
 impl Template {
-    /// Reads `path` and everything it extends.
+    /// Reads `path` and everything it extends. A file that `extends` names but that cannot be
+    /// read, or that is already in the chain, is reported at that `extends` line.
     pub fn read(path: &Path) -> Result<Template, ScenarioError> {
-        let mut files = Vec::new();
+        let mut files: Vec<SourceFile> = Vec::new();
         let mut tables = Vec::new();
-        let mut seen = HashSet::new();
-        let mut next = Some((path.to_path_buf(), path.display().to_string()));
-        while let Some((file, name)) = next.take() {
-            let canonical = file.canonicalize().unwrap_or_else(|_| file.clone());
-            let text = std::fs::read_to_string(&file).map_err(|e| ScenarioError {
-                location: Location::FileOnly(name.clone()),
-                path: String::new(),
-                message: format!("cannot read scenario: {e}"),
-            })?;
-            if !seen.insert(canonical) {
-                return Err(ScenarioError {
-                    location: Location::FileOnly(name),
+        let mut chain: Vec<(PathBuf, String)> = Vec::new();
+        let mut next = Some(path.to_path_buf());
+        while let Some(file) = next.take() {
+            let name = file.display().to_string();
+            // The `extends` that named this file, if any: its problems are reported there.
+            let via = files.last().map(|f| {
+                let (line, col) = f.position("extends").unwrap_or((1, 1));
+                Location::File {
+                    file: f.name.clone(),
+                    line,
+                    col,
+                }
+            });
+            let fail = |message: String| match &via {
+                Some(location) => ScenarioError {
+                    location: location.clone(),
                     path: "extends".into(),
-                    message: "extends chain loops back to a file already read".into(),
-                });
+                    message,
+                },
+                None => ScenarioError {
+                    location: Location::FileOnly(name.clone()),
+                    path: String::new(),
+                    message,
+                },
+            };
+            if file.is_dir() {
+                return Err(fail(format!(
+                    "`{name}` is a folder, expected a scenario file"
+                )));
             }
+            let text = std::fs::read_to_string(&file).map_err(|e| match via {
+                Some(_) => fail(format!("cannot read scenario `{name}`: {e}")),
+                None => fail(format!("cannot read scenario: {e}")),
+            })?;
+            let canonical = file.canonicalize().unwrap_or_else(|_| file.clone());
+            if chain.iter().any(|(c, _)| *c == canonical) {
+                let names: Vec<&str> = chain.iter().map(|(_, n)| n.as_str()).collect();
+                return Err(fail(format!(
+                    "`{name}` is already in the chain ({} → {name}): extends may not loop",
+                    names.join(" → ")
+                )));
+            }
+            chain.push((canonical, name.clone()));
             let source = SourceFile::new(name.clone(), text)?;
             let mut table: Table = toml::from_str(&source.text).map_err(|e| ScenarioError {
                 location: Location::FileOnly(name.clone()),
@@ -129,11 +161,15 @@ impl Template {
                         files: vec![source],
                         sets: vec![],
                     };
-                    return Err(single.error("extends", "expected a file path string"));
+                    return Err(single.error(
+                        "extends",
+                        format!(
+                            "expected the path of a scenario file, found {}",
+                            super::wording::describe(&parent)
+                        ),
+                    ));
                 };
-                let parent_path = file.parent().unwrap_or(Path::new(".")).join(&parent);
-                let parent_name = parent_path.display().to_string();
-                next = Some((parent_path, parent_name));
+                next = Some(file.parent().unwrap_or(Path::new(".")).join(&parent));
             }
             files.push(source);
             tables.push(table);
@@ -150,18 +186,20 @@ impl Template {
             return Err(sources.key_error(&path, message));
         }
         let mut raw: RawScenario = deserialize(merged, &sources)?;
-        fill_defaults(&mut raw);
+        let whole_run = fill_defaults(&mut raw);
         let table = Table::try_from(&raw)
             .map_err(|e| sources.error("", format!("cannot resolve scenario: {e}")))?;
         Ok(Template {
             sources,
             table,
             path: path.to_path_buf(),
+            whole_run,
         })
     }
 
-    /// Applies overrides and deserialises the result; the scenario is not yet validated.
-    pub fn resolve(&self, overrides: &[Override]) -> Result<(RawScenario, Sources), ScenarioError> {
+    /// Applies overrides and deserialises the result; the scenario is not yet validated. The
+    /// warnings say which events a `--set` of the run's years clipped or left out.
+    pub fn resolve(&self, overrides: &[Override]) -> Result<Resolved, ScenarioError> {
         let mut sources = self.sources.clone();
         sources.sets = overrides
             .iter()
@@ -171,17 +209,28 @@ impl Template {
         for o in overrides {
             apply(&mut table, o)?;
         }
+        let warnings = super::shorten::adapt(&self.table, &mut table, overrides, &self.whole_run);
         let raw = deserialize(table, &sources)?;
-        Ok((raw, sources))
+        Ok((raw, sources, warnings))
     }
 }
 
-/// Writes values the schema leaves open but that depend on other values (route years).
-fn fill_defaults(raw: &mut RawScenario) {
+/// A scenario resolved from its files and overrides, where its values came from, and the
+/// warnings about events a `--set` of the run's years clipped or left out.
+pub type Resolved = (RawScenario, Sources, Vec<ScenarioError>);
+
+/// Writes values the schema leaves open but that depend on other values (route years);
+/// returns the routes open for the whole run.
+fn fill_defaults(raw: &mut RawScenario) -> Vec<String> {
     let years = [raw.run.start_year, raw.run.end_year];
-    for route in raw.routes.values_mut() {
+    let mut whole_run = Vec::new();
+    for (id, route) in raw.routes.iter_mut() {
+        if route.years_open.is_none() {
+            whole_run.push(id.clone());
+        }
         route.years_open.get_or_insert(years);
     }
+    whole_run
 }
 
 /// Merges `child` into `base`: tables key by key, everything else replaced.
@@ -280,13 +329,14 @@ fn replacement(old: &Value, new: &Value) -> Value {
     }
 }
 
-/// Deserialises `table` into `T`, locating any error by key path.
-pub fn deserialize<T: DeserializeOwned>(
+/// Deserialises `table` into `T`, locating any error by key path and wording it in the file's
+/// terms (see [`wording`](super::wording)).
+pub fn deserialize<T: DeserializeOwned + JsonSchema>(
     table: Table,
     sources: &Sources,
 ) -> Result<T, ScenarioError> {
     let value = Value::Table(table);
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    serde_path_to_error::deserialize(value.clone()).map_err(|e| {
         let mut path: Vec<String> = e
             .path()
             .iter()
@@ -297,13 +347,12 @@ pub fn deserialize<T: DeserializeOwned>(
                 serde_path_to_error::Segment::Unknown => "?".to_string(),
             })
             .collect();
-        let message = e.inner().message().to_string();
-        let unknown_key = message.starts_with("unknown field");
-        let message = explain(&message, &mut path);
-        if unknown_key {
-            sources.key_error(&path.join("."), message)
+        let schema = crate::schema::generate::<T>();
+        let problem = Problem::read(e.inner().message(), &value, &schema, &mut path);
+        if matches!(problem, Problem::UnknownKey { .. }) {
+            sources.key_error(&path.join("."), problem.to_string())
         } else {
-            sources.error(&path.join("."), message)
+            sources.error(&path.join("."), problem.to_string())
         }
     })
 }
@@ -311,7 +360,7 @@ pub fn deserialize<T: DeserializeOwned>(
 /// Reads a small TOML file (not a scenario: no `extends`, no `--set`) into `T`, every error
 /// located (`file:line:col: key.path: …`); `what` names the file in a read error. Returns the
 /// file's `Sources` for the checks that follow.
-pub fn read_toml_file<T: DeserializeOwned>(
+pub fn read_toml_file<T: DeserializeOwned + JsonSchema>(
     path: &Path,
     what: &str,
 ) -> Result<(T, Sources), ScenarioError> {
@@ -331,45 +380,4 @@ pub fn read_toml_file<T: DeserializeOwned>(
         sets: Vec::new(),
     };
     Ok((deserialize(table, &sources)?, sources))
-}
-
-/// Rewrites serde's messages into "expected …, found …" form.
-fn explain(message: &str, path: &mut Vec<String>) -> String {
-    let message = message.trim();
-    if let Some(rest) = message
-        .strip_prefix("invalid type: ")
-        .or_else(|| message.strip_prefix("invalid value: "))
-        && let Some((found, expected)) = rest.split_once(", expected ")
-    {
-        return format!("expected {expected}, found {found}");
-    }
-    if let Some(rest) = message.strip_prefix("unknown field `") {
-        let (field, tail) = rest.split_once('`').unwrap_or((rest, ""));
-        if path.last().map(String::as_str) != Some(field) {
-            path.push(field.to_string());
-        }
-        let expected = tail
-            .trim_start_matches(", ")
-            .replace("expected one of ", "")
-            .replace("expected ", "");
-        let expected = expected.replace('`', "");
-        return if expected.is_empty() || expected.starts_with("there are no fields") {
-            "unknown key (this table takes no keys)".to_string()
-        } else {
-            format!("unknown key (expected one of: {expected})")
-        };
-    }
-    if let Some(rest) = message.strip_prefix("unknown variant `") {
-        let (found, tail) = rest.split_once('`').unwrap_or((rest, ""));
-        let expected = tail
-            .trim_start_matches(", ")
-            .replace("expected one of ", "")
-            .replace("expected ", "");
-        return format!("expected one of {expected}, found `{found}`");
-    }
-    if let Some(rest) = message.strip_prefix("missing field `") {
-        let field = rest.trim_end_matches('`');
-        return format!("missing required key `{field}`");
-    }
-    message.to_string()
 }

@@ -10,15 +10,18 @@ mod error;
 mod feedback;
 pub mod freedom;
 mod initial;
+pub mod limits;
 mod load;
 mod migrate;
 pub mod param;
 pub mod raw;
+mod shorten;
+mod wording;
 
 use std::path::{Path, PathBuf};
 
 pub use error::{Location, ScenarioError, SourceFile, Sources};
-pub use load::{Override, Template, deserialize, read_toml_file};
+pub use load::{Override, Resolved, Template, deserialize, read_toml_file};
 
 use crate::engine::Model;
 use crate::observe::ObservationSpec;
@@ -62,6 +65,9 @@ pub struct Scenario {
     /// The observed sources the scenario names (`observed`), each relative to the file that
     /// names it.
     pub observed: Vec<PathBuf>,
+    /// What the scenario's overrides changed beyond the values they name (events clipped or
+    /// left out when `--set` changes the run's years), one located line each.
+    pub warnings: Vec<ScenarioError>,
 }
 
 impl Scenario {
@@ -110,7 +116,7 @@ fn leaves(v: toml::Value, path: String, out: &mut Vec<(String, toml::Value)>) {
 impl Template {
     /// Applies `overrides` and validates: the scenario a run uses.
     pub fn instantiate(&self, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
-        let (raw, sources) = self.resolve(overrides)?;
+        let (raw, sources, warnings) = self.resolve(overrides)?;
         let (model, observation) = compile::compile(&raw, &sources)?;
         let resolved = toml::to_string(&raw)
             .map_err(|e| sources.error("", format!("cannot write resolved scenario: {e}")))?;
@@ -143,6 +149,7 @@ impl Template {
             hash,
             raw,
             observed,
+            warnings,
         })
     }
 }

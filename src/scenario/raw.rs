@@ -691,7 +691,10 @@ pub struct RawSeries {
 
 /// A list of place ids or a named set.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "expected a list of place ids or one of \"hosts\", \"reporting_hosts\", \"transit\", \"resettlement\", \"all\""
+)]
 pub enum RawPlaces {
     /// Explicit ids.
     List(Vec<String>),

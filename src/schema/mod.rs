@@ -47,7 +47,8 @@ impl Kind {
 /// Prefix of the definitions of the partial scenario (a file that `extends` another).
 const PARTIAL: &str = "Partial";
 
-fn generate<T: schemars::JsonSchema>() -> Value {
+/// The draft-07 JSON Schema of `T` (also read by the scenario loader to word its errors).
+pub fn generate<T: schemars::JsonSchema>() -> Value {
     SchemaSettings::draft07()
         .into_generator()
         .into_root_schema_for::<T>()
@@ -208,6 +209,120 @@ fn child<'a>(root: &'a Value, node: &'a Value, seg: &str) -> Option<&'a Value> {
         }
     }
     None
+}
+
+/// The schema nodes a key path may reach: every branch of an `anyOf`/`oneOf` that has the
+/// key, so the tag of an internally tagged enum gives each variant's value.
+fn nodes_at<'a>(root: &'a Value, path: &[String]) -> Vec<&'a Value> {
+    let mut nodes = vec![root];
+    for seg in path {
+        nodes = nodes
+            .into_iter()
+            .flat_map(|n| children(root, n, seg))
+            .collect();
+    }
+    nodes
+}
+
+/// Every schema of key `seg` inside `node` (see [`child`], which keeps the first).
+fn children<'a>(root: &'a Value, node: &'a Value, seg: &str) -> Vec<&'a Value> {
+    let Some(node) = resolve(root, node) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for key in ["anyOf", "oneOf", "allOf"] {
+        if let Some(Value::Array(branches)) = node.get(key) {
+            out.extend(branches.iter().flat_map(|b| children(root, b, seg)));
+        }
+    }
+    if out.is_empty()
+        && let Some(c) = child(root, node, seg)
+    {
+        out.push(c);
+    }
+    out
+}
+
+/// The strings a key path accepts, if the schema lists them (an enum's variants, the tag
+/// values of an internally tagged enum), in schema order.
+pub fn choices(root: &Value, path: &[String]) -> Option<Vec<String>> {
+    fn collect(root: &Value, node: &Value, out: &mut Vec<String>) -> bool {
+        let Some(node) = resolve(root, node) else {
+            return false;
+        };
+        if node.get("type").and_then(Value::as_str) == Some("null") {
+            return true;
+        }
+        if let Some(Value::String(c)) = node.get("const") {
+            out.push(c.clone());
+            return true;
+        }
+        if let Some(Value::Array(e)) = node.get("enum") {
+            out.extend(e.iter().filter_map(Value::as_str).map(String::from));
+            return !e.is_empty();
+        }
+        ["anyOf", "oneOf", "allOf"].iter().any(|key| {
+            node.get(*key)
+                .and_then(Value::as_array)
+                .is_some_and(|b| b.iter().all(|b| collect(root, b, out)))
+        })
+    }
+    let mut out = Vec::new();
+    for node in nodes_at(root, path) {
+        if !collect(root, node, &mut out) {
+            return None;
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|c| seen.insert(c.clone()));
+    (!out.is_empty()).then_some(out)
+}
+
+/// The tag key and its values when the key path holds an internally tagged enum (a table
+/// whose `tag` says which variant it is, e.g. a duration's `dist`).
+pub fn tagged(root: &Value, path: &[String]) -> Option<(String, Vec<String>)> {
+    let node = resolve(root, *nodes_at(root, path).first()?)?;
+    let node = match node.get("allOf").and_then(Value::as_array) {
+        Some(a) if a.len() == 1 => resolve(root, &a[0])?,
+        _ => node,
+    };
+    let branches = node.get("oneOf")?.as_array()?;
+    let required = resolve(root, branches.first()?)?
+        .get("required")?
+        .as_array()?;
+    required.iter().filter_map(Value::as_str).find_map(|tag| {
+        let mut with = path.to_vec();
+        with.push(tag.to_string());
+        choices(root, &with).map(|c| (tag.to_string(), c))
+    })
+}
+
+/// Whether the schema at a key path is a table (an object with named keys) and nothing else.
+pub fn is_table(root: &Value, path: &[String]) -> bool {
+    fn table(root: &Value, node: &Value) -> bool {
+        let Some(node) = resolve(root, node) else {
+            return false;
+        };
+        if node.get("type").and_then(Value::as_str) == Some("object") {
+            return true;
+        }
+        match node.get("allOf").and_then(Value::as_array) {
+            Some(a) => a.iter().all(|b| table(root, b)),
+            None => false,
+        }
+    }
+    let nodes = nodes_at(root, path);
+    !nodes.is_empty() && nodes.into_iter().all(|n| table(root, n))
+}
+
+/// How many items an array at a key path holds, when the schema fixes it (`minItems` equal
+/// to `maxItems`).
+pub fn fixed_len(root: &Value, path: &[String]) -> Option<u64> {
+    nodes_at(root, path).into_iter().find_map(|n| {
+        let n = resolve(root, n)?;
+        let min = n.get("minItems")?.as_u64()?;
+        (n.get("maxItems")?.as_u64()? == min).then_some(min)
+    })
 }
 
 #[cfg(test)]

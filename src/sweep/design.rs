@@ -412,10 +412,10 @@ fn validate(file: &Path, raw: RawDesign, sources: Sources) -> Result<Design, Sce
     let relative = |p: &str| base.join(p);
 
     let name = match raw.name {
-        Some(n) if n.trim().is_empty() => {
-            return Err(err("name", "expected a non-empty name, found \"\"".into()));
+        Some(n) => {
+            crate::scenario::limits::check_name(&sources, "name", &n)?;
+            n
         }
-        Some(n) => n,
         None => file
             .file_stem()
             .map_or_else(|| "sweep".into(), |s| s.to_string_lossy().into_owned()),
@@ -953,7 +953,7 @@ mod tests {
             ),
             (
                 "scenario = \"s.toml\"\nmethod = \"random\"\n".into(),
-                "DIR/d.toml:2:10: method: expected one of `grid`, `list`, `lhs`, `sobol`, `morris`, `saltelli`, found `random`",
+                "DIR/d.toml:2:10: method: expected one of grid, list, lhs, sobol, morris, saltelli, found the string \"random\"",
             ),
             (
                 format!("{HEAD}[[parameters]]\npath = \"a.b\"\nmin = 0\nmax = 1\nscale = \"log\"\n"),

@@ -163,6 +163,77 @@ const SHORT: [(&str, &str); 2] = [
     ("max_generations = 6", "max_generations = 4"),
 ];
 
+/// `history.csv` without the columns that measure time or the months simulated.
+fn history_without_costs(out: &Path) -> Vec<Vec<String>> {
+    let text = fs::read_to_string(out.join("history.csv")).unwrap();
+    let mut lines = text
+        .lines()
+        .map(|l| l.split(',').map(String::from).collect::<Vec<_>>());
+    let header = lines.next().unwrap();
+    let keep: Vec<usize> = (0..header.len())
+        .filter(|&i| !header[i].ends_with("_seconds") && header[i] != "months_saved")
+        .collect();
+    std::iter::once(header)
+        .chain(lines)
+        .map(|row| keep.iter().map(|&i| row[i].clone()).collect())
+        .collect()
+}
+
+/// The `months_saved` column of `history.csv`, one value per generation.
+fn months_saved(out: &Path) -> Vec<f64> {
+    let mut r = csv::Reader::from_path(out.join("history.csv")).unwrap();
+    let col = r
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "months_saved")
+        .unwrap();
+    r.records()
+        .map(|rec| rec.unwrap()[col].parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn early_rejection_saves_months_and_changes_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = setup(dir.path(), &SHORT);
+    let full_file = dir.path().join("full.toml");
+    let text = fs::read_to_string(&file).unwrap();
+    fs::write(
+        &full_file,
+        text.replace("[algorithm]\n", "[algorithm]\nearly_rejection = false\n"),
+    )
+    .unwrap();
+    let (early1, early2, full) = (
+        dir.path().join("early1"),
+        dir.path().join("early2"),
+        dir.path().join("full"),
+    );
+    calibrate(&file, &early1, "1");
+    calibrate(&file, &early2, "2");
+    calibrate(&full_file, &full, "2");
+    for name in [
+        "posterior.csv",
+        "posterior_all.csv",
+        "predictive/series.csv",
+    ] {
+        let read = |d: &Path| fs::read(d.join(name)).unwrap();
+        assert!(
+            read(&early1) == read(&full),
+            "{name}: early rejection changed it"
+        );
+        assert!(read(&early2) == read(&full), "{name}: differs at 2 threads");
+    }
+    assert_eq!(history_without_costs(&early1), history_without_costs(&full));
+    assert_eq!(history_without_costs(&early2), history_without_costs(&full));
+    // Nothing is saved in generation 0 (no tolerance yet) nor without early rejection; later
+    // generations stop most rejected simulations before the end.
+    let saved = months_saved(&early1);
+    assert_eq!(saved[0], 0.0);
+    assert!(saved[1..].iter().all(|&s| s > 0.05), "{saved:?}");
+    assert!(months_saved(&full).iter().all(|&s| s == 0.0));
+}
+
 #[test]
 fn posterior_is_identical_at_1_and_2_threads_and_after_kill_and_resume() {
     let dir = tempfile::tempdir().unwrap();

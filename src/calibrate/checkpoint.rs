@@ -44,7 +44,7 @@ pub struct Checkpoint {
 }
 
 /// Format of checkpoints written by this version.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// Name of the checkpoint file.
 pub const FILE: &str = "checkpoint.json";

@@ -67,6 +67,14 @@ pub struct RawAlgorithm {
     /// Posterior-predictive simulations.
     #[serde(default = "default_predictive")]
     pub predictive_draws: i64,
+    /// Stop a simulation at the first year end where its distance can no longer be within the
+    /// tolerance (the posterior is the same either way; only time is saved).
+    #[serde(default = "yes")]
+    pub early_rejection: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_generations() -> i64 {
@@ -289,6 +297,8 @@ pub struct Algorithm {
     pub seed: u64,
     /// Posterior-predictive simulations.
     pub predictive_draws: u32,
+    /// Stop simulations that cannot be accepted.
+    pub early_rejection: bool,
 }
 
 /// A validated calibration file (the scenario and data are checked by `Problem::new`).
@@ -487,6 +497,7 @@ fn validate_algorithm(a: &RawAlgorithm, err: &Located) -> Result<Algorithm, Scen
         batch: a.batch as usize,
         seed: a.seed as u64,
         predictive_draws: a.predictive_draws as u32,
+        early_rejection: a.early_rejection,
     })
 }
 

@@ -254,7 +254,9 @@ pub fn run(
         let epsilon = smc::next_tolerance(&state.population, a.tolerance_quantile);
         let stop = if state.population.generation >= a.max_generations {
             Some(StopReason::MaxGenerations)
-        } else if state.population.generation > 0 && last.acceptance_rate < a.min_acceptance_rate {
+        } else if state.population.generation > 0
+            && last.simulation_acceptance() < a.min_acceptance_rate
+        {
             Some(StopReason::MinAcceptanceRate)
         } else if state.population.tolerance <= a.min_tolerance
             || epsilon <= a.min_tolerance && a.min_tolerance > 0.0

@@ -120,12 +120,12 @@ pub fn priors_csv(problem: &Problem) -> Vec<u8> {
 /// `history.csv`.
 pub fn history_csv(state: &Checkpoint) -> Vec<u8> {
     let mut out = String::from(
-        "generation,tolerance,acceptance_rate,ess,proposals,simulations,wall_seconds,simulation_seconds,algorithm_seconds\n",
+        "generation,tolerance,acceptance_rate,simulated_share,simulation_acceptance,ess,proposals,simulations,months_saved,wall_seconds,simulation_seconds,algorithm_seconds\n",
     );
     for h in &state.history {
         let _ = writeln!(
             out,
-            "{},{},{:.6},{:.3},{},{},{:.3},{:.3},{:.3}",
+            "{},{},{:.6},{:.6},{:.6},{:.3},{},{},{:.6},{:.3},{:.3},{:.3}",
             h.generation,
             if h.tolerance.is_finite() {
                 format!("{}", h.tolerance)
@@ -133,9 +133,12 @@ pub fn history_csv(state: &Checkpoint) -> Vec<u8> {
                 "inf".into()
             },
             h.acceptance_rate,
+            h.simulated_share(),
+            h.simulation_acceptance(),
             h.ess,
             h.proposals,
             h.simulations,
+            h.months_saved(),
             h.wall_seconds,
             h.simulation_seconds,
             h.algorithm_seconds

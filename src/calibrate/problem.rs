@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::config::{Config, TargetSpec};
-use super::smc::Simulator;
+use super::smc::{Simulated, Simulator};
 use super::space::ParameterSpace;
 use crate::compare::metrics::Pair;
 use crate::engine::{Observer, Simulation, YearTally};
@@ -232,24 +232,22 @@ impl Problem {
     /// `Σ w_t RMSE_t / Σ w_t`, each RMSE on the target's transform, masked observations as
     /// intervals.
     pub fn distance_of(&self, values: &[Vec<f64>]) -> f64 {
+        let mut ss = vec![0.0; self.targets.len()];
+        for ((t, sims), ss) in self.targets.iter().zip(values).zip(&mut ss) {
+            for (i, &sim) in sims.iter().enumerate() {
+                *ss += t.squared_error(i, sim);
+            }
+        }
+        self.combine(&ss)
+    }
+
+    /// The distance from each target's sum of squared errors, `ss[target]`. With partial sums
+    /// (the years so far) it is a lower bound of the final distance: sums only grow, and every
+    /// step of the formula is monotone in them, in floating point too.
+    fn combine(&self, ss: &[f64]) -> f64 {
         let mut num = 0.0;
         let mut den = 0.0;
-        for (t, sims) in self.targets.iter().zip(values) {
-            let ss: f64 = t
-                .points
-                .iter()
-                .zip(sims)
-                .map(|(&(year, o), &sim)| {
-                    let pair = Pair {
-                        year,
-                        sim,
-                        band: (sim, sim),
-                        obs: o.value,
-                        obs_lower: o.lower().max(0.0),
-                    };
-                    pair.error(t.spec.transform).powi(2)
-                })
-                .sum();
+        for (t, &ss) in self.targets.iter().zip(ss) {
             num += t.spec.weight * (ss / t.points.len() as f64).sqrt();
             den += t.spec.weight;
         }
@@ -257,23 +255,68 @@ impl Problem {
     }
 }
 
-/// Records the targets' simulated values as the years go by.
+impl Target {
+    /// The squared transformed error of simulated value `sim` at point `i`.
+    fn squared_error(&self, i: usize, sim: f64) -> f64 {
+        let (year, o) = self.points[i];
+        let pair = Pair {
+            year,
+            sim,
+            band: (sim, sim),
+            obs: o.value,
+            obs_lower: o.lower().max(0.0),
+        };
+        pair.error(self.spec.transform).powi(2)
+    }
+}
+
+/// Records the targets' simulated values as the years go by, with the running sums of squared
+/// errors; done after the last year any target compares, or, given a tolerance, as soon as
+/// the distance's lower bound exceeds it (the proposal cannot be accepted).
 struct TargetRecorder<'a> {
     problem: &'a Problem,
     values: Vec<Vec<f64>>,
+    ss: Vec<f64>,
+    tolerance: f64,
+    rejected: bool,
+    finished: bool,
+}
+
+impl<'a> TargetRecorder<'a> {
+    fn new(problem: &'a Problem, tolerance: f64) -> TargetRecorder<'a> {
+        TargetRecorder {
+            problem,
+            values: vec![Vec::new(); problem.targets.len()],
+            ss: vec![0.0; problem.targets.len()],
+            tolerance,
+            rejected: false,
+            finished: false,
+        }
+    }
 }
 
 impl Observer for TargetRecorder<'_> {
     fn year_end(&mut self, tally: &YearTally) {
         let year = tally.year;
+        self.finished = year >= self.problem.years.1;
         if year < self.problem.years.0 || year > self.problem.years.1 {
             return;
         }
-        for (t, values) in self.problem.targets.iter().zip(self.values.iter_mut()) {
+        let targets = self.problem.targets.iter();
+        for ((t, values), ss) in targets.zip(&mut self.values).zip(&mut self.ss) {
             if t.points.binary_search_by_key(&year, |p| p.0).is_ok() {
-                values.push(self.problem.plan.read(&t.probe, tally));
+                let sim = self.problem.plan.read(&t.probe, tally);
+                *ss += t.squared_error(values.len(), sim);
+                values.push(sim);
             }
         }
+        if self.tolerance.is_finite() && self.problem.combine(&self.ss) > self.tolerance {
+            self.rejected = true;
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.finished || self.rejected
     }
 }
 
@@ -288,12 +331,10 @@ impl Problem {
         let Ok(scenario) = self.template.instantiate(&self.overrides(theta)) else {
             return Ok(None);
         };
-        let sim = Simulation::new(&scenario.model);
-        let mut rec = TargetRecorder {
-            problem: self,
-            values: vec![Vec::new(); self.targets.len()],
-        };
-        sim.run(seed, 0, &mut rec).map_err(|e| e.to_string())?;
+        let mut rec = TargetRecorder::new(self, f64::INFINITY);
+        Simulation::new(&scenario.model)
+            .run(seed, 0, &mut rec)
+            .map_err(|e| e.to_string())?;
         Ok(Some(rec.values))
     }
 
@@ -316,11 +357,35 @@ impl Problem {
 
 impl Simulator for Problem {
     /// A parameter combination the scenario refuses (e.g. recognition + complementary above 1)
-    /// has zero prior density: its distance is infinite and it is never accepted.
-    fn distance(&self, theta: &[f64], seed: u64) -> Result<f64, String> {
-        Ok(self
-            .simulate_targets(theta, seed)?
-            .map_or(f64::INFINITY, |v| self.distance_of(&v)))
+    /// has zero prior density: its distance is infinite and it is never accepted. With
+    /// `early_rejection`, a simulation stops at the first year end where the distance's lower
+    /// bound exceeds `tolerance` (its distance is then infinite: it is rejected either way).
+    fn distance(&self, theta: &[f64], seed: u64, tolerance: f64) -> Result<Simulated, String> {
+        let Ok(scenario) = self.template.instantiate(&self.overrides(theta)) else {
+            return Ok(Simulated {
+                distance: f64::INFINITY,
+                months: 0,
+                full_months: 0,
+            });
+        };
+        let early = if self.config.algorithm.early_rejection {
+            tolerance
+        } else {
+            f64::INFINITY
+        };
+        let mut rec = TargetRecorder::new(self, early);
+        let stats = Simulation::new(&scenario.model)
+            .run(seed, 0, &mut rec)
+            .map_err(|e| e.to_string())?;
+        Ok(Simulated {
+            distance: if rec.rejected {
+                f64::INFINITY
+            } else {
+                self.combine(&rec.ss)
+            },
+            months: stats.months,
+            full_months: u64::from(scenario.model.months()),
+        })
     }
 }
 

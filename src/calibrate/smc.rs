@@ -50,10 +50,23 @@ mod maybe_infinite {
     }
 }
 
+/// One simulation's distance to the data, and what it cost.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Simulated {
+    /// The distance (infinite when the simulation was stopped as unacceptable).
+    pub distance: f64,
+    /// Months simulated.
+    pub months: u64,
+    /// Months of a full run.
+    pub full_months: u64,
+}
+
 /// Simulates the model at parameters `theta` with `seed` and returns the distance to the data.
 pub trait Simulator: Sync {
-    /// The distance, or an error message (a failed simulation stops the calibration).
-    fn distance(&self, theta: &[f64], seed: u64) -> Result<f64, String>;
+    /// The distance, or an error message (a failed simulation stops the calibration). A
+    /// simulation may stop early and report an infinite distance once it is certain that its
+    /// distance exceeds `tolerance`.
+    fn distance(&self, theta: &[f64], seed: u64, tolerance: f64) -> Result<Simulated, String>;
 }
 
 /// One weighted particle.
@@ -95,8 +108,20 @@ pub struct GenerationStats {
     pub ess: f64,
     /// Proposals up to the `N`-th acceptance.
     pub proposals: u64,
+    /// Proposals accepted (`N`).
+    #[serde(default)]
+    pub accepted: u64,
     /// Simulations run (including proposals evaluated in the last batch after the `N`-th).
     pub simulations: u64,
+    /// Simulations among the proposals up to the `N`-th acceptance.
+    #[serde(default)]
+    pub simulations_to_accept: u64,
+    /// Months simulated, over every simulation of the generation.
+    #[serde(default)]
+    pub months_simulated: u64,
+    /// Months those simulations would have taken run to the end.
+    #[serde(default)]
+    pub months_full: u64,
     /// Wall-clock seconds of the generation.
     pub wall_seconds: f64,
     /// Thread-seconds spent building scenarios and simulating.
@@ -106,6 +131,27 @@ pub struct GenerationStats {
     /// Whether the kernel covariance needed a ridge (a parameter with no effect, or too few
     /// distinct particles).
     pub ridge: bool,
+}
+
+impl GenerationStats {
+    /// Share of proposals that were simulated (the others fell outside the prior).
+    pub fn simulated_share(&self) -> f64 {
+        ratio(self.simulations_to_accept, self.proposals)
+    }
+
+    /// Share of simulations accepted (up to the `N`-th acceptance).
+    pub fn simulation_acceptance(&self) -> f64 {
+        ratio(self.accepted, self.simulations_to_accept)
+    }
+
+    /// Share of the simulated months that stopping simulations early saved.
+    pub fn months_saved(&self) -> f64 {
+        1.0 - ratio(self.months_simulated, self.months_full)
+    }
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
 }
 
 /// Settings of the sampler.
@@ -154,7 +200,7 @@ struct Evaluated {
     z: Vec<f64>,
     theta: Vec<f64>,
     /// `None`: outside the prior, not simulated.
-    distance: Option<f64>,
+    simulated: Option<Simulated>,
     seconds: f64,
 }
 
@@ -162,6 +208,7 @@ struct Evaluated {
 fn evaluate<F>(
     start: u64,
     count: u64,
+    tolerance: f64,
     simulator: &dyn Simulator,
     propose: F,
 ) -> Result<Vec<Evaluated>, Interrupted>
@@ -175,18 +222,18 @@ where
                 return Ok(Evaluated {
                     z: Vec::new(),
                     theta: Vec::new(),
-                    distance: None,
+                    simulated: None,
                     seconds: 0.0,
                 });
             };
             let t0 = Instant::now();
             let d = simulator
-                .distance(&theta, sim_seed)
+                .distance(&theta, sim_seed, tolerance)
                 .map_err(Interrupted::Failed)?;
             Ok(Evaluated {
                 z,
                 theta,
-                distance: Some(d),
+                simulated: Some(d),
                 seconds: t0.elapsed().as_secs_f64(),
             })
         })
@@ -226,6 +273,10 @@ pub fn generation_zero(
         on_batch,
     )?;
     let w = 1.0 / n as f64;
+    let stats = GenerationStats {
+        ess: n as f64,
+        ..draws.stats(0, f64::INFINITY, start)
+    };
     let particles: Vec<Particle> = draws
         .accepted
         .into_iter()
@@ -236,18 +287,6 @@ pub fn generation_zero(
             distance,
         })
         .collect();
-    let stats = GenerationStats {
-        generation: 0,
-        tolerance: f64::INFINITY,
-        acceptance_rate: n as f64 / draws.proposals as f64,
-        ess: n as f64,
-        proposals: draws.proposals,
-        simulations: draws.simulations,
-        wall_seconds: start.elapsed().as_secs_f64(),
-        simulation_seconds: draws.seconds,
-        algorithm_seconds: 0.0,
-        ridge: false,
-    };
     Ok((
         Population {
             generation: 0,
@@ -270,11 +309,35 @@ pub struct Tally {
 }
 
 /// Proposals evaluated until `n` are accepted.
+#[derive(Default)]
 struct Draws {
     accepted: Vec<(Vec<f64>, Vec<f64>, f64)>,
     proposals: u64,
     simulations: u64,
+    simulations_to_accept: u64,
+    months_simulated: u64,
+    months_full: u64,
     seconds: f64,
+}
+
+impl Draws {
+    /// The generation's statistics, given its algorithm time and weights' ESS.
+    fn stats(&self, generation: u32, tolerance: f64, start: Instant) -> GenerationStats {
+        GenerationStats {
+            generation,
+            tolerance,
+            acceptance_rate: self.accepted.len() as f64 / self.proposals as f64,
+            proposals: self.proposals,
+            accepted: self.accepted.len() as u64,
+            simulations: self.simulations,
+            simulations_to_accept: self.simulations_to_accept,
+            months_simulated: self.months_simulated,
+            months_full: self.months_full,
+            wall_seconds: start.elapsed().as_secs_f64(),
+            simulation_seconds: self.seconds,
+            ..GenerationStats::default()
+        }
+    }
 }
 
 /// Evaluates proposals `0, 1, 2, …` in batches until `n` have a finite distance at most
@@ -293,9 +356,7 @@ where
 {
     let mut d = Draws {
         accepted: Vec::with_capacity(n),
-        proposals: 0,
-        simulations: 0,
-        seconds: 0.0,
+        ..Draws::default()
     };
     let mut next = 0u64;
     while d.accepted.len() < n {
@@ -314,20 +375,22 @@ where
             .min(wanted)
             .min(budget.simulations - d.simulations)
             .max(1);
-        let batch = evaluate(next, count, simulator, propose)?;
+        let batch = evaluate(next, count, epsilon, simulator, propose)?;
         next += count;
         for e in batch {
-            if e.distance.is_some() {
+            if let Some(s) = e.simulated {
                 d.simulations += 1;
                 d.seconds += e.seconds;
+                d.months_simulated += s.months;
+                d.months_full += s.full_months;
             }
             if d.accepted.len() < n {
                 d.proposals += 1;
-                if let Some(dist) = e.distance
-                    && dist.is_finite()
-                    && dist <= epsilon
-                {
-                    d.accepted.push((e.z, e.theta, dist));
+                if let Some(s) = e.simulated {
+                    d.simulations_to_accept += 1;
+                    if s.distance.is_finite() && s.distance <= epsilon {
+                        d.accepted.push((e.z, e.theta, s.distance));
+                    }
                 }
             }
         }
@@ -453,13 +516,8 @@ pub fn next_generation(
         Ok(Some((z, theta, sim_seed(&mut rng))))
     };
 
-    let draws = draw_until(n, epsilon, simulator, settings, budget, &propose, on_batch)?;
-    let (accepted, proposals, simulations, sim_seconds) = (
-        draws.accepted,
-        draws.proposals,
-        draws.simulations,
-        draws.seconds,
-    );
+    let mut draws = draw_until(n, epsilon, simulator, settings, budget, &propose, on_batch)?;
+    let accepted = std::mem::take(&mut draws.accepted);
 
     let t_alg = Instant::now();
     // Importance weights: prior over the mixture of kernels around the previous particles.
@@ -491,16 +549,12 @@ pub fn next_generation(
     algorithm += t_alg.elapsed();
     let ess = 1.0 / particles.iter().map(|p| p.weight * p.weight).sum::<f64>();
     let stats = GenerationStats {
-        generation: t,
-        tolerance: epsilon,
-        acceptance_rate: n as f64 / proposals as f64,
+        acceptance_rate: n as f64 / draws.proposals as f64,
+        accepted: n as u64,
         ess,
-        proposals,
-        simulations,
-        wall_seconds: start.elapsed().as_secs_f64(),
-        simulation_seconds: sim_seconds,
         algorithm_seconds: algorithm.as_secs_f64(),
         ridge: kernel.ridge,
+        ..draws.stats(t, epsilon, start)
     };
     Ok((
         Population {
@@ -550,9 +604,13 @@ mod tests {
     /// Distance = |θ − 0.3| + noise from the seed: the posterior concentrates around 0.3.
     struct Toy;
     impl Simulator for Toy {
-        fn distance(&self, theta: &[f64], seed: u64) -> Result<f64, String> {
+        fn distance(&self, theta: &[f64], seed: u64, _: f64) -> Result<Simulated, String> {
             let noise = (seed % 1000) as f64 / 1000.0 * 0.01;
-            Ok((theta[0] - 0.3).abs() + noise)
+            Ok(Simulated {
+                distance: (theta[0] - 0.3).abs() + noise,
+                months: 1,
+                full_months: 1,
+            })
         }
     }
 

@@ -91,6 +91,8 @@ pub struct RunStats {
     pub agent_months: u64,
     /// Scheduled wake-ups processed.
     pub events: u64,
+    /// Months simulated (fewer than the run's when the observer stopped it early).
+    pub months: u64,
 }
 
 impl std::ops::Add for RunStats {
@@ -100,6 +102,7 @@ impl std::ops::Add for RunStats {
             agents_created: self.agents_created + o.agents_created,
             agent_months: self.agent_months + o.agent_months,
             events: self.events + o.events,
+            months: self.months + o.months,
         }
     }
 }
@@ -281,6 +284,10 @@ impl<'m> Simulation<'m> {
                 if self.check {
                     check_wake_ups(replicate, month, &blocks)?;
                 }
+            }
+            stats.months += 1;
+            if month % 12 == 11 && observer.done() {
+                break;
             }
         }
 

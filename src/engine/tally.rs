@@ -206,6 +206,13 @@ impl YearTally {
 pub trait Observer {
     /// Called once per simulated year, in order, after December.
     fn year_end(&mut self, tally: &YearTally);
+
+    /// Whether the observer needs no later year: the run then stops after this year's end
+    /// (e.g. a calibration that has compared every year it fits, or a proposal already too far
+    /// from the data to be accepted). The years before are simulated exactly as in a full run.
+    fn done(&self) -> bool {
+        false
+    }
 }
 
 /// An observer that keeps every year's tally.

@@ -471,8 +471,11 @@ fn shipped_calibrations_are_valid() {
             "{}: at least 500 particles",
             path.display()
         );
-        // The baseline's calibration fits the MOU arrivals; every other names UNHCR stocks.
-        let main_series = if config.scenario.ends_with("baseline.toml") {
+        // The baseline's calibrations fit the MOU arrivals; every other names UNHCR stocks.
+        let of_baseline = config.scenario.file_stem().is_some_and(|s| {
+            s.to_string_lossy().starts_with("baseline")
+        });
+        let main_series = if of_baseline {
             "mou_arrivals"
         } else {
             "unhcr_refugees"

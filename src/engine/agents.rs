@@ -9,11 +9,9 @@
 //! unit of parallel work: the agents of one block never touch another block, and each block
 //! draws from its own random stream, so the thread count cannot change a result.
 
-use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
-
 use super::calendar::Calendar;
 use super::tally::{FlowKind, LifeState, YearTally};
+use super::waiting::{WaitQueue, Waiting};
 
 /// Agents per block. Part of the random-stream layout: changing it changes results.
 pub const BLOCK_SIZE: usize = 1 << 14;
@@ -97,34 +95,10 @@ pub(crate) struct Block {
     pub events: u64,
     pub n_places: usize,
     /// Per waiting queue (hazards that follow drivers): agents whose event falls in a year not
-    /// known yet, by the cumulative hazard at which it falls, smallest first.
-    pub waiting: Vec<BinaryHeap<Reverse<Waiting>>>,
-}
-
-/// An agent waiting for the cumulative hazard of its state to reach its threshold.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Waiting {
-    pub threshold: f64,
-    pub agent: u16,
-}
-
-impl PartialEq for Waiting {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o) == Ordering::Equal
-    }
-}
-impl Eq for Waiting {}
-impl PartialOrd for Waiting {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Waiting {
-    fn cmp(&self, o: &Self) -> Ordering {
-        self.threshold
-            .total_cmp(&o.threshold)
-            .then(self.agent.cmp(&o.agent))
-    }
+    /// known yet, by the cumulative hazard at which it falls.
+    pub waiting: Vec<WaitQueue>,
+    /// The agents a January releases from one queue (kept to reuse its space).
+    pub released: Vec<Waiting>,
 }
 
 impl Block {
@@ -139,6 +113,7 @@ impl Block {
             events: 0,
             n_places,
             waiting: Vec::new(),
+            released: Vec::new(),
         }
     }
 
@@ -159,12 +134,12 @@ impl Block {
     pub fn wait_in_queue(&mut self, q: u16, threshold: f64, i: usize) {
         let q = usize::from(q);
         if self.waiting.len() <= q {
-            self.waiting.resize_with(q + 1, BinaryHeap::new);
+            self.waiting.resize_with(q + 1, WaitQueue::default);
         }
-        self.waiting[q].push(Reverse(Waiting {
+        self.waiting[q].push(Waiting {
             threshold,
             agent: i as u16,
-        }));
+        });
     }
 
     /// Appends an agent that entered `state` in `entered` (a month, negative before the run);

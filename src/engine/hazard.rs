@@ -228,10 +228,18 @@ impl Hazard {
     }
 
     /// First month in `from..end` by whose end the cumulative hazard reaches `threshold`
-    /// (hazards without steps in time in state).
+    /// (hazards without steps in time in state). For `from < end` there is one exactly when
+    /// `threshold` is at most [`Hazard::reach`]`(end)`.
     #[inline(always)]
     pub fn event_at_threshold(&self, from: u32, end: u32, threshold: f64) -> Option<u32> {
         self.pieces[0].2.find_target(from, end, threshold).ok()
+    }
+
+    /// The cumulative hazard from the start of the run to the start of month `end` (hazards
+    /// without steps in time in state).
+    #[inline(always)]
+    pub fn reach(&self, end: u32) -> f64 {
+        self.pieces[0].2.cum[end as usize]
     }
 
     /// Whether the hazard follows drivers: it is known only up to the end of the current year.

@@ -71,8 +71,8 @@ pub(crate) fn check_wake_ups(
             }
         });
         for q in &block.waiting {
-            for w in q {
-                let a = usize::from(w.0.agent);
+            for w in q.iter() {
+                let a = usize::from(w.agent);
                 if let Some(n) = pending.get_mut(a) {
                     *n = n.saturating_add(1);
                     queued[a] = true;

@@ -14,6 +14,7 @@
 //!   them;
 //! * `step` — the life-course state machine for one block and one month;
 //! * `sim` — the month loop, ensembles, and the conservation check;
+//! * `waiting` — queues of agents whose hazard follows drivers, released each January;
 //! * `prefetch` — a cache hint used where agents are visited out of index order;
 //! * `rng` — random streams keyed by (seed, replicate, purpose, month, block);
 //! * `tally` — states, flows, and the yearly tally handed to observers.
@@ -31,6 +32,7 @@ mod sim;
 mod step;
 mod tables;
 pub mod tally;
+mod waiting;
 
 pub use agents::BLOCK_SIZE;
 pub use model::{

@@ -6,8 +6,6 @@
 //! wake-up falls in this month, in calendar order, each agent at most once; (4) block counts are
 //! summed and the drivers' quantities read. An agent's next wake-up is always in a later month.
 
-use std::cmp::Reverse;
-
 use rand::RngExt;
 use rand_distr::{Distribution, Exp1};
 
@@ -165,14 +163,27 @@ impl Block {
     /// threshold the cumulative hazard reaches by the horizon gets its event month; an event
     /// that falls in this month happens now. The same month as a fresh draw in January would
     /// give in distribution (memorylessness), without drawing for those who keep waiting.
+    /// Queues are released one after the other, each in increasing order of threshold; agents
+    /// queued while they are handled wait beyond the horizon, so none is released twice.
     fn release_waiting(&mut self, ctx: &MonthCtx<'_>, rng: &mut Rng) {
+        debug_assert!(ctx.month < ctx.horizon);
+        let mut released = std::mem::take(&mut self.released);
         for (q, &of) in ctx.tables.queues.iter().enumerate() {
+            let Some(queue) = self.waiting.get_mut(q) else {
+                break;
+            };
             let hazard = ctx.tables.queue_hazard(of);
-            while let Some(&Reverse(w)) = self.waiting.get(q).and_then(|h| h.peek()) {
-                let Some(k) = hazard.event_at_threshold(ctx.month, ctx.horizon, w.threshold) else {
-                    break;
-                };
-                self.waiting[q].pop();
+            queue.release(hazard.reach(ctx.horizon), &mut released);
+            for &a in &released[..released.len().min(PREFETCH_DISTANCE)] {
+                prefetch(&self.cols.core, usize::from(a.agent));
+            }
+            for (j, w) in released.iter().enumerate() {
+                if let Some(ahead) = released.get(j + PREFETCH_DISTANCE) {
+                    prefetch(&self.cols.core, usize::from(ahead.agent));
+                }
+                let k = hazard
+                    .event_at_threshold(ctx.month, ctx.horizon, w.threshold)
+                    .expect("a released agent's event falls before the horizon");
                 let i = usize::from(w.agent);
                 if k == ctx.month {
                     self.events += 1;
@@ -183,6 +194,7 @@ impl Block {
                 }
             }
         }
+        self.released = released;
     }
 
     /// Schedules agent `i`'s next event in its (new) state, from next month on.

@@ -1,8 +1,8 @@
 //! Agents, stored column-wise in fixed-size blocks, each block with its own event calendar.
 //!
 //! The fields an event reads and writes travel together in one 8-byte [`Core`] record per
-//! agent (state, flags, place, route, months in state); calendar links and rarely used
-//! attributes (birth year, month of leaving, repatriations) are columns of their own.
+//! agent (state, flags, place, route, months in state); calendar links and attributes fixed at
+//! creation (birth year, month of leaving) are columns of their own.
 //!
 //! A block owns [`BLOCK_SIZE`] consecutive agents (by creation order), their columns, a calendar
 //! of who wakes up in which month, and the counts its agents changed this month. Blocks are the
@@ -57,16 +57,16 @@ pub(crate) struct Core {
     pub since: u16,
 }
 
-/// Per-agent columns: the hot record and attributes events rarely touch (13 bytes per agent,
-/// plus about 2 for the agent's entry in the calendar).
+/// Per-agent columns: the hot record and attributes events never touch (12 bytes per agent,
+/// plus about 2 for the agent's entry in the calendar). Repatriations are counted as a flow
+/// only: the column of repatriations per agent was written by every hand-over and read by
+/// nothing.
 pub(crate) struct Columns {
     pub core: Vec<Core>,
     /// Birth year.
     pub born: Vec<i16>,
     /// Month of the first exit.
     pub left: Vec<u16>,
-    /// Times repatriated.
-    pub repatriations: Vec<u8>,
 }
 
 impl Columns {
@@ -75,7 +75,6 @@ impl Columns {
             core: Vec::with_capacity(n),
             born: Vec::with_capacity(n),
             left: Vec::with_capacity(n),
-            repatriations: Vec::with_capacity(n),
         }
     }
 }
@@ -165,7 +164,6 @@ impl Block {
         });
         c.born.push(born);
         c.left.push(entered.max(0) as u16);
-        c.repatriations.push(0);
         c.core.len() - 1
     }
 
@@ -242,9 +240,9 @@ mod tests {
     #[test]
     fn an_agent_takes_at_most_32_bytes() {
         assert_eq!(std::mem::size_of::<Core>(), 8);
-        let columns = size_of::<Core>() + size_of::<i16>() + size_of::<u16>() + size_of::<u8>();
+        let columns = size_of::<Core>() + size_of::<i16>() + size_of::<u16>();
         let calendar_entry = size_of::<u16>();
-        assert_eq!(columns + calendar_entry, 15);
+        assert_eq!(columns + calendar_entry, 14);
         assert!(columns + calendar_entry <= 32);
     }
 

@@ -315,7 +315,6 @@ impl Block {
         let sex = self.sex(i);
         let arrested_at = self.cols.core[i].place;
         self.count_flow(FlowKind::Repatriations, arrested_at, sex);
-        self.cols.repatriations[i] = self.cols.repatriations[i].saturating_add(1);
         if rng.random::<f64>() < origin.detention_death[ctx.year] {
             self.set_state(i, LifeState::Repatriated, origin.place, ctx.month);
             self.die(i, ctx.month);

@@ -135,10 +135,7 @@ impl Block {
         if self.waiting.len() <= q {
             self.waiting.resize_with(q + 1, WaitQueue::default);
         }
-        self.waiting[q].push(Waiting {
-            threshold,
-            agent: i as u16,
-        });
+        self.waiting[q].push(Waiting::new(threshold, i as u16));
     }
 
     /// Appends an agent that entered `state` in `entered` (a month, negative before the run);

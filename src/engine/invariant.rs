@@ -72,7 +72,7 @@ pub(crate) fn check_wake_ups(
         });
         for q in &block.waiting {
             for w in q.iter() {
-                let a = usize::from(w.agent);
+                let a = usize::from(w.agent());
                 if let Some(n) = pending.get_mut(a) {
                     *n = n.saturating_add(1);
                     queued[a] = true;

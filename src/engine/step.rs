@@ -175,16 +175,16 @@ impl Block {
             let hazard = ctx.tables.queue_hazard(of);
             queue.release(hazard.reach(ctx.horizon), &mut released);
             for &a in &released[..released.len().min(PREFETCH_DISTANCE)] {
-                prefetch(&self.cols.core, usize::from(a.agent));
+                prefetch(&self.cols.core, usize::from(a.agent()));
             }
             for (j, w) in released.iter().enumerate() {
                 if let Some(ahead) = released.get(j + PREFETCH_DISTANCE) {
-                    prefetch(&self.cols.core, usize::from(ahead.agent));
+                    prefetch(&self.cols.core, usize::from(ahead.agent()));
                 }
                 let k = hazard
-                    .event_at_threshold(ctx.month, ctx.horizon, w.threshold)
+                    .event_at_threshold(ctx.month, ctx.horizon, w.threshold())
                     .expect("a released agent's event falls before the horizon");
-                let i = usize::from(w.agent);
+                let i = usize::from(w.agent());
                 if k == ctx.month {
                     self.events += 1;
                     self.cols.core[i].flags |= FLAG_DUE_HAZARD;

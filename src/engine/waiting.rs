@@ -9,34 +9,47 @@
 //! Agents that join during a year are kept unsorted and sorted once, as a run of their own, in
 //! the next January; a release takes the reached front of every run and merges those fronts.
 //! That is the order a binary heap pops in, at a fraction of the cost: a heap sifts every
-//! agent through a dozen levels on the way in and on the way out, with a branch that cannot be
-//! predicted at each, where here each agent is sorted twice among neighbours already in cache.
+//! agent through a dozen levels on the way in and on the way out, each level a load that waits
+//! for the one before, where here each agent is sorted twice among neighbours already in cache.
 
-use std::cmp::Ordering;
+/// An agent waiting for the cumulative hazard of its state to reach its threshold, packed in
+/// one integer that orders like `(threshold, agent)` with thresholds in [`f64::total_cmp`]'s
+/// order: sorting compares one integer instead of two floats' bit patterns and two agents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Waiting(u128);
 
-/// An agent waiting for the cumulative hazard of its state to reach its threshold.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Waiting {
-    pub threshold: f64,
-    pub agent: u16,
+/// `f64::total_cmp`'s key: flipping every bit but the sign of a negative number makes the bit
+/// patterns of all floats order as signed integers; flipping the sign bit then makes them
+/// order as unsigned ones. Its own inverse on the lower 63 bits, so it can be undone.
+#[inline(always)]
+fn order_key(x: f64) -> u64 {
+    let bits = x.to_bits() as i64;
+    let key = bits ^ ((((bits >> 63) as u64) >> 1) as i64);
+    (key as u64) ^ (1 << 63)
 }
 
-impl PartialEq for Waiting {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o) == Ordering::Equal
+#[inline(always)]
+fn from_order_key(key: u64) -> f64 {
+    let bits = (key ^ (1 << 63)) as i64;
+    f64::from_bits((bits ^ ((((bits >> 63) as u64) >> 1) as i64)) as u64)
+}
+
+impl Waiting {
+    #[inline(always)]
+    pub fn new(threshold: f64, agent: u16) -> Waiting {
+        Waiting((u128::from(order_key(threshold)) << 16) | u128::from(agent))
     }
-}
-impl Eq for Waiting {}
-impl PartialOrd for Waiting {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
+
+    /// The cumulative hazard at which the agent's event falls.
+    #[inline(always)]
+    pub fn threshold(self) -> f64 {
+        from_order_key((self.0 >> 16) as u64)
     }
-}
-impl Ord for Waiting {
-    fn cmp(&self, o: &Self) -> Ordering {
-        self.threshold
-            .total_cmp(&o.threshold)
-            .then(self.agent.cmp(&o.agent))
+
+    /// The agent (block-local index).
+    #[inline(always)]
+    pub fn agent(self) -> u16 {
+        self.0 as u16
     }
 }
 
@@ -74,7 +87,7 @@ impl WaitQueue {
     }
 
     /// Everyone waiting, in no particular order (for checks).
-    pub fn iter(&self) -> impl Iterator<Item = &Waiting> {
+    pub fn iter(&self) -> impl Iterator<Item = &Waiting> + '_ {
         self.incoming
             .iter()
             .chain(self.runs.iter().flat_map(Run::rest))
@@ -94,7 +107,7 @@ impl WaitQueue {
         let mut fronts = 0;
         for run in &mut self.runs {
             let rest = run.rest();
-            let n = rest.iter().take_while(|w| w.threshold <= limit).count();
+            let n = rest.iter().take_while(|w| w.threshold() <= limit).count();
             if n > 0 {
                 out.extend_from_slice(&rest[..n]);
                 run.next += n;
@@ -102,8 +115,8 @@ impl WaitQueue {
             }
         }
         if fronts > 1 {
-            // A few sorted runs one after the other: the stable sort merges them in linear time
-            // (keys are distinct, so it gives the one order an unstable sort would).
+            // A few sorted runs one after the other: the stable sort merges them (keys are
+            // distinct, so it gives the one order an unstable sort would).
             out.sort();
         }
         self.runs.retain_mut(|run| {
@@ -122,13 +135,75 @@ impl WaitQueue {
 
 #[cfg(test)]
 mod tests {
-    use std::cmp::Reverse;
+    use std::cmp::{Ordering, Reverse};
     use std::collections::BinaryHeap;
 
     use rand::RngExt;
 
     use super::*;
     use crate::engine::rng::{Purpose, stream};
+
+    /// The order agents are released in: by threshold (`total_cmp`), then by agent.
+    #[derive(Clone, Copy, Debug)]
+    struct Plain {
+        threshold: f64,
+        agent: u16,
+    }
+    impl PartialEq for Plain {
+        fn eq(&self, o: &Self) -> bool {
+            self.cmp(o) == Ordering::Equal
+        }
+    }
+    impl Eq for Plain {}
+    impl PartialOrd for Plain {
+        fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+            Some(self.cmp(o))
+        }
+    }
+    impl Ord for Plain {
+        fn cmp(&self, o: &Self) -> Ordering {
+            self.threshold
+                .total_cmp(&o.threshold)
+                .then(self.agent.cmp(&o.agent))
+        }
+    }
+
+    #[test]
+    fn packed_agents_order_like_threshold_then_agent_and_unpack() {
+        let values = [
+            f64::NEG_INFINITY,
+            -3.5,
+            -f64::MIN_POSITIVE,
+            -0.0,
+            0.0,
+            f64::MIN_POSITIVE / 4.0,
+            1e-300,
+            0.7,
+            0.7000000000000001,
+            2.5,
+            1e300,
+            f64::INFINITY,
+        ];
+        let mut all = Vec::new();
+        for &t in &values {
+            for agent in [0, 1, 9_999, u16::MAX] {
+                let w = Waiting::new(t, agent);
+                assert_eq!((w.threshold().to_bits(), w.agent()), (t.to_bits(), agent));
+                all.push((
+                    w,
+                    Plain {
+                        threshold: t,
+                        agent,
+                    },
+                ));
+            }
+        }
+        for (a, pa) in &all {
+            for (b, pb) in &all {
+                assert_eq!(a.cmp(b), pa.cmp(pb), "{pa:?} {pb:?}");
+            }
+        }
+    }
 
     /// Years of joiners and releases against a binary heap fed the same agents: the same agents
     /// come out, in the same order, year after year.
@@ -148,10 +223,9 @@ mod tests {
                 } else {
                     limit + rng.random::<f64>() * 5.0
                 };
-                let w = Waiting { threshold, agent };
+                queue.push(Waiting::new(threshold, agent));
+                heap.push(Reverse(Plain { threshold, agent }));
                 agent = agent.wrapping_add(1);
-                queue.push(w);
-                heap.push(Reverse(w));
             }
             limit += if year % 7 == 3 {
                 0.0
@@ -169,10 +243,10 @@ mod tests {
             queue.release(limit, &mut out);
             let released: Vec<_> = out
                 .iter()
-                .map(|w| (w.threshold.to_bits(), w.agent))
+                .map(|w| (w.threshold().to_bits(), w.agent()))
                 .collect();
             assert_eq!(released, popped, "year {year}");
-            let mut left: Vec<_> = queue.iter().map(|w| w.agent).collect();
+            let mut left: Vec<_> = queue.iter().map(|w| w.agent()).collect();
             let mut want: Vec<_> = heap.iter().map(|w| w.0.agent).collect();
             left.sort_unstable();
             want.sort_unstable();

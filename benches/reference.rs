@@ -7,6 +7,11 @@
 //! throughput in agent-months; at the end this bench prints the engine's cost per agent-month
 //! as a ratio to the reference's, from the medians of this same run.
 //!
+//! It also runs one replicate of `scenarios/baseline.toml` and prints its cost per event (a
+//! wake-up the engine handles, counted by `RunStats::events`; the replicate's whole time,
+//! creating leavers included, divided by its events), again as a ratio to the reference's
+//! cost per agent-month. Issue 15's goal is at most 25 ns per event.
+//!
 //! `cargo bench --bench reference`
 
 use std::path::{Path, PathBuf};
@@ -69,6 +74,9 @@ const SCENARIOS: [(&str, &str); 3] = [
     ("engine_dense_1m", "benches/scenarios/dense.toml"),
 ];
 
+/// The baseline replicate measured per event.
+const BASELINE: (&str, &str) = ("engine_baseline_replicate", "scenarios/baseline.toml");
+
 fn bench(c: &mut Criterion) {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
@@ -103,28 +111,52 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+
+    let (name, rel) = BASELINE;
+    let s = load(rel);
+    let sim = Simulation::new(&s.model);
+    let stats = pool
+        .install(|| sim.run(s.run.seed, 0, &mut Discard))
+        .unwrap();
+    eprintln!(
+        "{name}: {} agents, {} agent-months, {} events",
+        stats.agents_created, stats.agent_months, stats.events
+    );
+    group.throughput(Throughput::Elements(stats.events));
+    group.bench_function(name, |b| {
+        b.iter(|| {
+            pool.install(|| sim.run(s.run.seed, 0, &mut Discard))
+                .unwrap()
+        })
+    });
     group.finish();
 }
 
-/// Median nanoseconds per agent-month of a benchmark in this run, from criterion's estimates.
-fn ns_per_agent_month(function: &str, agent_months: f64) -> Option<f64> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
+/// Median nanoseconds per unit (agent-month, event) of a benchmark in this run, from
+/// criterion's estimates.
+fn median_ns_per(function: &str, units: f64) -> Option<f64> {
+    let home = std::env::var_os("CRITERION_HOME")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let path = target
-        .join("criterion/agent_month")
+        .unwrap_or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+                .join("criterion")
+        });
+    let path = home
+        .join("agent_month")
         .join(function)
         .join("new/estimates.json");
     let text = std::fs::read_to_string(path).ok()?;
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    Some(json["median"]["point_estimate"].as_f64()? / agent_months)
+    Some(json["median"]["point_estimate"].as_f64()? / units)
 }
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     bench(&mut c);
     c.final_summary();
-    let Some(reference) = ns_per_agent_month("reference_loop", AGENTS as f64 * f64::from(MONTHS))
+    let Some(reference) = median_ns_per("reference_loop", AGENTS as f64 * f64::from(MONTHS))
     else {
         return;
     };
@@ -134,12 +166,25 @@ fn main() {
         let stats = Simulation::new(&s.model)
             .run(s.run.seed, 0, &mut Discard)
             .unwrap();
-        if let Some(engine) = ns_per_agent_month(name, stats.agent_months as f64) {
+        if let Some(engine) = median_ns_per(name, stats.agent_months as f64) {
             let density = stats.events as f64 / stats.agent_months as f64;
             println!(
                 "{name}: {engine:.3} ns per agent-month = {:.2} x the reference ({density:.3} events per agent-month)",
                 engine / reference
             );
         }
+    }
+    let (name, rel) = BASELINE;
+    let s = load(rel);
+    let stats = Simulation::new(&s.model)
+        .run(s.run.seed, 0, &mut Discard)
+        .unwrap();
+    if let Some(event) = median_ns_per(name, stats.events as f64) {
+        let replicate = event * stats.events as f64 / 1e6;
+        println!(
+            "{name}: {replicate:.2} ms, {} events: {event:.1} ns per event = {:.1} x the reference's agent-month (goal: 25 ns per event)",
+            stats.events,
+            event / reference
+        );
     }
 }

@@ -159,7 +159,7 @@ fn ratio(a: u64, b: u64) -> f64 {
 pub struct Settings {
     /// Particles per generation.
     pub particles: usize,
-    /// Proposals evaluated per parallel batch (part of the result: keep it fixed).
+    /// Simulations per parallel batch (the proposals outside the prior between them cost none).
     pub batch: usize,
     /// Master seed.
     pub seed: u64,
@@ -204,21 +204,49 @@ struct Evaluated {
     seconds: f64,
 }
 
-/// Evaluates proposals `start..start + count` in parallel, in index order.
-fn evaluate<F>(
+/// Proposals from index `start` on, in index order, up to and including the `count`-th inside
+/// the prior (proposing is cheap and pure in `k`, so it runs ahead in parallel chunks and the
+/// surplus is dropped: the next call proposes it again).
+fn gather<F>(
     start: u64,
     count: u64,
-    tolerance: f64,
-    simulator: &dyn Simulator,
-    propose: F,
-) -> Result<Vec<Evaluated>, Interrupted>
+    deadline: Option<Instant>,
+    propose: &F,
+) -> Result<Vec<Option<(Vec<f64>, Vec<f64>, u64)>>, Interrupted>
 where
     F: Fn(u64) -> Proposed + Sync,
 {
-    (start..start + count)
+    let chunk = (4 * count).max(1024);
+    let mut out = Vec::new();
+    let (mut inside, mut k) = (0, start);
+    while inside < count {
+        if deadline.is_some_and(|t| Instant::now() >= t) {
+            return Err(Interrupted::Budget);
+        }
+        let proposed: Vec<Proposed> = (k..k + chunk).into_par_iter().map(propose).collect();
+        for p in proposed {
+            let p = p?;
+            k += 1;
+            inside += u64::from(p.is_some());
+            out.push(p);
+            if inside == count {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Simulates the proposals inside the prior in parallel; results in index order.
+fn evaluate(
+    proposed: Vec<Option<(Vec<f64>, Vec<f64>, u64)>>,
+    tolerance: f64,
+    simulator: &dyn Simulator,
+) -> Result<Vec<Evaluated>, Interrupted> {
+    proposed
         .into_par_iter()
-        .map(|k| {
-            let Some((z, theta, sim_seed)) = propose(k)? else {
+        .map(|p| {
+            let Some((z, theta, sim_seed)) = p else {
                 return Ok(Evaluated {
                     z: Vec::new(),
                     theta: Vec::new(),
@@ -340,8 +368,9 @@ impl Draws {
     }
 }
 
-/// Evaluates proposals `0, 1, 2, …` in batches until `n` have a finite distance at most
-/// `epsilon`, accepting by proposal index.
+/// Evaluates proposals `0, 1, 2, …` until `n` have a finite distance at most `epsilon`,
+/// accepting by proposal index. A batch is `settings.batch` simulations: the proposals up to the
+/// `batch`-th inside the prior (those outside cost no simulation).
 fn draw_until<F>(
     n: usize,
     epsilon: f64,
@@ -375,8 +404,9 @@ where
             .min(wanted)
             .min(budget.simulations - d.simulations)
             .max(1);
-        let batch = evaluate(next, count, epsilon, simulator, propose)?;
-        next += count;
+        let proposed = gather(next, count, budget.deadline, propose)?;
+        next += proposed.len() as u64;
+        let batch = evaluate(proposed, epsilon, simulator)?;
         for e in batch {
             if let Some(s) = e.simulated {
                 d.simulations += 1;
@@ -655,6 +685,8 @@ mod tests {
         let one = run(64, 1);
         let two = run(64, 2);
         assert_eq!(one, two);
+        // Acceptance is by proposal index: the batch size changes nothing either.
+        assert_eq!(one, run(7, 2));
         let mean: f64 = one.particles.iter().map(|p| p.weight * p.theta[0]).sum();
         assert!((mean - 0.3).abs() < 0.02, "{mean}");
         let w: f64 = one.particles.iter().map(|p| p.weight).sum();

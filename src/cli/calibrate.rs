@@ -99,10 +99,11 @@ impl Progress for Report {
 
     fn generation_done(&mut self, s: &GenerationStats) {
         self.line(format!(
-            "generation {:>2}  tolerance {:>8}  acceptance {:>6.3}  ESS {:>7.1}  simulations {:>7}  elapsed {:>7.1} s{}",
+            "generation {:>2}  tolerance {:>8}  simulated {:>5.1}% of proposals  accepted {:>5.1}% of simulations  ESS {:>7.1}  simulations {:>7}  elapsed {:>7.1} s{}",
             s.generation,
             tolerance(s.tolerance),
-            s.acceptance_rate,
+            100.0 * s.simulated_share(),
+            100.0 * s.simulation_acceptance(),
             s.ess,
             s.simulations,
             self.start.elapsed().as_secs_f64(),

@@ -283,10 +283,10 @@ fn ranks_panel<DB: DrawingBackend>(
     let top = Pos::new(HPos::Center, VPos::Top);
     let w = panel.dim_in_pixel().0;
     let mut title = font(28);
-    if let Ok((tw, _)) = title.font.box_size(&ranks.parameter) {
-        if tw > w.saturating_sub(40) {
-            title = font((28 * w.saturating_sub(40) / tw).max(14));
-        }
+    if let Ok((tw, _)) = title.font.box_size(&ranks.parameter)
+        && tw > w.saturating_sub(40)
+    {
+        title = font((28 * w.saturating_sub(40) / tw).max(14));
     }
     panel
         .draw_text(&ranks.parameter, &title.pos(top), (w as i32 / 2, 12))
@@ -377,7 +377,7 @@ mod tests {
     #[test]
     fn shares_bin_ranks_as_the_calibration_does() {
         for draws in [9, 14, 50, 99, 100, 250] {
-            let mut held = vec![0u32; BINS];
+            let mut held = [0u32; BINS];
             for rank in 0..=draws {
                 held[bin(rank, draws)] += 1;
             }

@@ -174,14 +174,28 @@ impl Schedules {
                 ));
             }
             s.prior = cell(prior).to_string();
-            s.knots.push(Knot {
+            let k = Knot {
                 year,
                 p05: value(p05)?,
                 p50: value(p50)?,
                 p95: value(p95)?,
                 prior_p05: value(prior_p05)?,
                 prior_p95: value(prior_p95)?,
-            });
+            };
+            if !(k.p05 <= k.p50 && k.p50 <= k.p95 && k.prior_p05 <= k.prior_p95) {
+                return Err(format!(
+                    "{}:{}: {name}: expected p05 ≤ p50 ≤ p95 and prior_p05 ≤ prior_p95, found \
+                     {}, {}, {} and {}, {}",
+                    path.display(),
+                    i + 2,
+                    k.p05,
+                    k.p50,
+                    k.p95,
+                    k.prior_p05,
+                    k.prior_p95
+                ));
+            }
+            s.knots.push(k);
         }
         // A step sd without knots belongs to no schedule drawn.
         schedules.retain(|s| !s.knots.is_empty());
@@ -393,8 +407,13 @@ pub fn draw<DB: DrawingBackend>(
     let columns = data.schedules.len().clamp(1, COLUMNS);
     let rows = data.schedules.len().div_ceil(COLUMNS).max(1);
     let panels = body.split_evenly((rows, columns));
+    // Every chart starts below the most caption lines of any panel, so panels side by side
+    // share their axes' height.
+    let lines = data.schedules.iter().map(|s| captions(s).len()).max();
+    let chart_top = CAPTION_TOP + caption_height(lines.unwrap_or(1)) + 12;
     for (s, panel) in data.schedules.iter().zip(&panels) {
-        schedule_panel(s, data.y_scale, panel).map_err(|m| format!("{}: {m}", s.path))?;
+        schedule_panel(s, data.y_scale, chart_top, panel)
+            .map_err(|m| format!("{}: {m}", s.path))?;
     }
     if data.schedules.is_empty() {
         return footer(&foot, &[(Swatch::Text, "no free schedule".into())]);
@@ -422,23 +441,35 @@ pub fn draw<DB: DrawingBackend>(
     )
 }
 
-/// One schedule's panel.
+/// Where a panel's first caption line starts.
+const CAPTION_TOP: u32 = 16;
+
+/// Font size of caption line `i` (the path larger than the rest).
+fn caption_size(i: usize) -> u32 {
+    if i == 0 { 34 } else { 24 }
+}
+
+/// The height of `lines` caption lines.
+fn caption_height(lines: usize) -> u32 {
+    (0..lines).map(|i| caption_size(i) + 10).sum()
+}
+
+/// One schedule's panel, its chart from `chart_top` pixels down.
 fn schedule_panel<DB: DrawingBackend>(
     s: &Schedule,
     choice: Choice,
+    chart_top: u32,
     panel: &DrawingArea<DB, Shift>,
 ) -> Result<(), String> {
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
     let axis = ValueAxis::new(choice, &values(s));
     let top = Pos::new(HPos::Center, VPos::Top);
     let w = panel.dim_in_pixel().0 as i32;
-    let mut below = 16;
     for (i, line) in captions(s).iter().enumerate() {
-        let size = if i == 0 { 34 } else { 24 };
+        let y = CAPTION_TOP + caption_height(i);
         panel
-            .draw_text(line, &font(size).pos(top), (w / 2, below as i32))
+            .draw_text(line, &font(caption_size(i)).pos(top), (w / 2, y as i32))
             .map_err(e)?;
-        below += size + 10;
     }
     let (first, last) = (
         f64::from(s.knots.first().map_or(0, |k| k.year)),
@@ -449,7 +480,7 @@ fn schedule_panel<DB: DrawingBackend>(
         linear: (axis.range.0..axis.range.1).into(),
         axis: axis.clone(),
     };
-    let mut chart = ChartBuilder::on(&panel.margin(below + 12, 16, 16, 24))
+    let mut chart = ChartBuilder::on(&panel.margin(chart_top, 16, 16, 24))
         .x_label_area_size(80)
         .y_label_area_size(140)
         .build_cartesian_2d(first - pad..last + pad, y)
@@ -609,6 +640,13 @@ mod tests {
                 "{HEADER}exit.push@2000,\"w\",1,0.1,0.8,NaN,1.2,0.2,1,4,1\n"
             )),
             "2: p50: expected a finite number, found \"NaN\""
+        );
+        assert_eq!(
+            refused(format!(
+                "{HEADER}exit.push@2000,\"w\",1,0.1,1.2,1.0,0.8,0.2,1,4,1\n"
+            )),
+            "2: exit.push@2000: expected p05 ≤ p50 ≤ p95 and prior_p05 ≤ prior_p95, found 1.2, \
+             1, 0.8 and 0.2, 4"
         );
         assert_eq!(
             refused("parameter,prior,mean,sd,p05,p50,p95\n".into()),

@@ -580,7 +580,10 @@ fn free_schedules_are_drawn_knot_by_knot_with_posterior_and_prior_bands() {
 
 /// An SBC folder as `diaspora sbc` leaves it, by hand: `sbc.toml` (with `draws`) and
 /// `sbc_summary.csv` of `(parameter, replications, coverage50, coverage90, p, bins)`.
-fn sbc_folder(dir: &std::path::Path, draws: u32, rows: &[(&str, u32, f64, f64, f64, &[u32])]) {
+/// One row of `sbc_summary.csv`: parameter, replications, coverage50, coverage90, p, bins.
+type SbcRow<'a> = (&'a str, u32, f64, f64, f64, &'a [u32]);
+
+fn sbc_folder(dir: &std::path::Path, draws: u32, rows: &[SbcRow<'_>]) {
     let bins = rows[0].5.len();
     let mut csv = String::from("parameter,replications,coverage50,coverage90,chi_square,p_value");
     for b in 0..bins {

@@ -193,7 +193,10 @@ fn proposal_rng(seed: u64, generation: u32, k: u64) -> crate::engine::rng::Rng {
 
 /// A proposal before simulation: working-space point, parameters and simulation seed; `None`
 /// when it falls outside the prior.
-type Proposed = Result<Option<(Vec<f64>, Vec<f64>, u64)>, Interrupted>;
+type Proposed = Result<Option<Candidate>, Interrupted>;
+
+/// A proposal inside the prior: working-space point, parameters and simulation seed.
+type Candidate = (Vec<f64>, Vec<f64>, u64);
 
 /// Result of evaluating one proposal.
 struct Evaluated {
@@ -212,7 +215,7 @@ fn gather<F>(
     count: u64,
     deadline: Option<Instant>,
     propose: &F,
-) -> Result<Vec<Option<(Vec<f64>, Vec<f64>, u64)>>, Interrupted>
+) -> Result<Vec<Option<Candidate>>, Interrupted>
 where
     F: Fn(u64) -> Proposed + Sync,
 {
@@ -239,7 +242,7 @@ where
 
 /// Simulates the proposals inside the prior in parallel; results in index order.
 fn evaluate(
-    proposed: Vec<Option<(Vec<f64>, Vec<f64>, u64)>>,
+    proposed: Vec<Option<Candidate>>,
     tolerance: f64,
     simulator: &dyn Simulator,
 ) -> Result<Vec<Evaluated>, Interrupted> {

@@ -103,20 +103,22 @@ pub fn plot(mut args: PlotArgs) -> Result<(), CliError> {
     schedules.y_scale = args.y_scale();
     let format = args.format.into();
     let failed = |e: plot::PlotError| CliError::Failure(e.into());
-    let mut figures = vec![
-        (
+    let mut figures = Vec::new();
+    // A calibration of schedules alone has no constant to draw a marginal or a pair of.
+    if !marginals.marginals.is_empty() {
+        figures.push((
             plot::posterior::STEM,
             plot::render_marginals(&marginals, format).map_err(failed)?,
-        ),
-        (
+        ));
+        figures.push((
             plot::corner::STEM,
             plot::render_corner(&marginals, format).map_err(failed)?,
-        ),
-        (
-            plot::history::STEM,
-            plot::render_history(&history, format).map_err(failed)?,
-        ),
-    ];
+        ));
+    }
+    figures.push((
+        plot::history::STEM,
+        plot::render_history(&history, format).map_err(failed)?,
+    ));
     if !schedules.is_empty() {
         figures.push((
             plot::schedule::STEM,

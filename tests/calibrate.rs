@@ -472,9 +472,10 @@ fn shipped_calibrations_are_valid() {
             path.display()
         );
         // The baseline's calibrations fit the MOU arrivals; every other names UNHCR stocks.
-        let of_baseline = config.scenario.file_stem().is_some_and(|s| {
-            s.to_string_lossy().starts_with("baseline")
-        });
+        let of_baseline = config
+            .scenario
+            .file_stem()
+            .is_some_and(|s| s.to_string_lossy().starts_with("baseline"));
         let main_series = if of_baseline {
             "mou_arrivals"
         } else {

@@ -22,6 +22,7 @@ mod run;
 mod sbc;
 mod schema;
 mod sensitivity;
+mod slurm;
 mod sweep;
 mod validate;
 

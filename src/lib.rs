@@ -12,10 +12,11 @@
 //! ```
 //!
 //! `sweep` sits on top: a design file expanded into a plan of runs (each a scenario with
-//! overrides and a seed), run in shards on a laptop or a Slurm job array (`slurm` writes the
-//! batch scripts), fitted with `compare` and merged into one results file; `sensitivity`
-//! computes Morris and Sobol indices from a merged sweep, and `contrast` pairs two runs
-//! replicate by replicate. `scaffold` writes a starting scenario and calibration for a new
+//! overrides and a seed), run in shards on a laptop or a Slurm job array, fitted with `compare`
+//! and merged into one results file; `calibrate` fits free parameters by ABC-SMC, in one
+//! process or in rounds of Slurm array tasks (`slurm` writes the batch scripts both share);
+//! `sensitivity` computes Morris and Sobol indices from a merged sweep, and `contrast` pairs two
+//! runs replicate by replicate. `scaffold` writes a starting scenario and calibration for a new
 //! origin from the observed data it finds.
 //!
 //! The engine never imports `scenario`, `observe`, `output` or `compare`; the command-line

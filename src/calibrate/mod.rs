@@ -10,6 +10,9 @@
 //! * `sbc` — simulation-based calibration: ranks of prior-drawn truths in their posteriors;
 //! * `smc` — the sampler: one generation at a time, no I/O, thread-count independent;
 //! * `checkpoint` — the state after every generation, sealed, and checked before resuming;
+//! * `rounds` — a calibration evaluated in rounds of shards (a Slurm job array each) with a
+//!   driver step between them, giving the posterior of a local run;
+//! * `slurm` — the `sbatch` scripts of such a calibration;
 //! * `output` — `posterior.csv`, `history.csv`, `posterior_summary.csv`, the calibrated
 //!   scenario and the posterior-predictive run, written as one folder that replaces the last;
 //! * `posterior` — a finished calibration's `posterior.csv` read back, and draws from it by
@@ -26,8 +29,10 @@ pub mod output;
 pub mod posterior;
 pub mod prior;
 pub mod problem;
+pub mod rounds;
 pub mod sbc;
 pub mod schedule;
+pub mod slurm;
 pub mod smc;
 pub mod space;
 
@@ -60,6 +65,13 @@ pub enum CalibrationError {
     /// Not even generation 0 fitted in the simulation budget or the time allowed.
     #[error("the budget ran out before generation 0 was complete")]
     NoPopulation,
+    /// The work folder of a calibration in rounds is not usable, or does not match the
+    /// calibration (bad input).
+    #[error("{0}")]
+    Work(String),
+    /// Shards of a round are missing or invalid.
+    #[error("{0}")]
+    Shards(String),
 }
 
 /// Receives progress as the calibration runs.

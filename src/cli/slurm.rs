@@ -31,6 +31,21 @@ pub struct SlurmResources {
 }
 
 impl SlurmResources {
+    /// The options named on the command line, as flags (for "only with --slurm").
+    pub fn given(&self) -> Vec<&'static str> {
+        [
+            ("--partition", self.partition.is_some()),
+            ("--time", self.time.is_some()),
+            ("--cpus", self.cpus.is_some()),
+            ("--max-parallel", self.max_parallel.is_some()),
+            ("--mem", self.mem.is_some()),
+            ("--binary", self.binary.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
+    }
+
     /// The checked options, with their defaults and this binary's absolute path.
     pub fn options(self) -> Result<SlurmOptions, CliError> {
         let cpus = self.cpus.unwrap_or(1);

@@ -987,6 +987,14 @@ fn assert_same_calibration(a: &Path, b: &Path) {
     assert_eq!(history_without_costs(a), history_without_costs(b));
 }
 
+/// The short calibration file in `dir` and the folder of its local run.
+fn short_and_local(dir: &Path) -> (PathBuf, PathBuf) {
+    let file = setup(dir, &SHORT);
+    let local = dir.join("local");
+    calibrate(&file, &local, "2");
+    (file, local)
+}
+
 /// `calibrate --slurm`, then the shard and driver commands the scripts run, run here one after
 /// the other, give the local calibration byte for byte, although proposals are evaluated in
 /// rounds that cut across the batches; a shard lost, one from another round and one never
@@ -994,10 +1002,7 @@ fn assert_same_calibration(a: &Path, b: &Path) {
 #[test]
 fn calibration_in_rounds_by_hand_equals_the_local_run() {
     let dir = tempfile::tempdir().unwrap();
-    let file = setup(dir.path(), &SHORT);
-    let local = dir.path().join("local");
-    calibrate(&file, &local, "2");
-
+    let (file, local) = short_and_local(dir.path());
     let out = dir.path().join("cluster");
     let prepared = diaspora()
         .arg("calibrate")
@@ -1140,10 +1145,7 @@ fn calibration_in_rounds_by_hand_equals_the_local_run() {
 #[test]
 fn calibration_in_rounds_resumes_here_and_there() {
     let dir = tempfile::tempdir().unwrap();
-    let file = setup(dir.path(), &SHORT);
-    let local = dir.path().join("local");
-    calibrate(&file, &local, "2");
-
+    let (file, local) = short_and_local(dir.path());
     let out = dir.path().join("cluster");
     let work = work_of(&out);
     let prepare = |resume: bool| {

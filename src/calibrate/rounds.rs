@@ -693,29 +693,52 @@ pub fn run_shard(
         shards: round.shards,
         proposals: proposals.clone(),
     };
-    if !force && let Ok(file) = read_shard(&path, &expected) {
-        return Ok(ShardDone {
-            round,
-            shard,
-            proposals,
-            simulated: simulated(&file.outcomes),
-            path,
-            skipped: true,
-            seconds: start.elapsed().as_secs_f64(),
-        });
-    }
+    let kept = if force {
+        None
+    } else {
+        read_shard(&path, &expected).ok()
+    };
+    let skipped = kept.is_some();
+    let file = match kept {
+        Some(file) => file,
+        None => {
+            let file = evaluate_shard(problem, state.as_ref(), &round, shard, tolerance, start);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
+            }
+            write_atomic(&path, &file.sealed_json()).map_err(|e| io_error(&path, e))?;
+            file
+        }
+    };
+    Ok(ShardDone {
+        round,
+        shard,
+        proposals,
+        simulated: simulated(&file.outcomes),
+        path,
+        skipped,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Shard `shard` of `round`, evaluated: each proposal as the local loop would evaluate it.
+fn evaluate_shard(
+    problem: &Problem,
+    state: Option<&Checkpoint>,
+    round: &Round,
+    shard: usize,
+    tolerance: f64,
+    start: Instant,
+) -> ShardFile {
     let settings = problem.settings();
-    let sampler = Proposals::new(
-        state.as_ref().map(|s| &s.population),
-        &problem.space,
-        &settings,
-    );
+    let sampler = Proposals::new(state.map(|s| &s.population), &problem.space, &settings);
+    let proposals = round.slice(shard);
     let outcomes: Vec<Outcome> = proposals
         .clone()
         .into_par_iter()
         .map(|k| Outcome::of(sampler.evaluate(k, tolerance, problem), tolerance))
         .collect();
-    let file = ShardFile {
+    ShardFile {
         format: FORMAT,
         diaspora: env!("CARGO_PKG_VERSION").into(),
         plan: round.plan.clone(),
@@ -728,20 +751,7 @@ pub fn run_shard(
         seconds: start.elapsed().as_secs_f64(),
         outcomes,
         checksum: String::new(),
-    };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
     }
-    write_atomic(&path, &file.sealed_json()).map_err(|e| io_error(&path, e))?;
-    Ok(ShardDone {
-        round,
-        shard,
-        proposals,
-        simulated: simulated(&file.outcomes),
-        path,
-        skipped: false,
-        seconds: start.elapsed().as_secs_f64(),
-    })
 }
 
 fn simulated(outcomes: &[Outcome]) -> usize {

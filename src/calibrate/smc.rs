@@ -730,6 +730,21 @@ mod tests {
         }
     }
 
+    /// One generation here, with no limit on simulations or time.
+    fn local(
+        prev: Option<&Population>,
+        epsilon: f64,
+        priors: &[Prior],
+        settings: &Settings,
+    ) -> (Population, GenerationStats) {
+        let budget = Budget {
+            simulations: u64::MAX,
+            deadline: None,
+        };
+        let priors = priors.to_vec();
+        generation(prev, epsilon, &priors, &Toy, settings, budget, &mut |_| {}).unwrap()
+    }
+
     fn run(batch: usize, threads: usize) -> Population {
         let priors = [Prior::Uniform { min: 0.0, max: 1.0 }];
         let settings = Settings {
@@ -737,39 +752,15 @@ mod tests {
             batch,
             seed: 9,
         };
-        let budget = Budget {
-            simulations: u64::MAX,
-            deadline: None,
-        };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .unwrap();
         pool.install(|| {
-            let priors = priors.to_vec();
-            let (mut pop, _) = generation(
-                None,
-                f64::INFINITY,
-                &priors,
-                &Toy,
-                &settings,
-                budget,
-                &mut |_| {},
-            )
-            .unwrap();
+            let mut pop = local(None, f64::INFINITY, &priors, &settings).0;
             for _ in 0..5 {
                 let eps = next_tolerance(&pop, 0.5);
-                pop = generation(
-                    Some(&pop),
-                    eps,
-                    &priors,
-                    &Toy,
-                    &settings,
-                    budget,
-                    &mut |_| {},
-                )
-                .unwrap()
-                .0;
+                pop = local(Some(&pop), eps, &priors, &settings).0;
             }
             pop
         })
@@ -798,37 +789,15 @@ mod tests {
             batch: 16,
             seed: 3,
         };
-        let budget = Budget {
-            simulations: u64::MAX,
-            deadline: None,
-        };
         let untimed = |mut s: GenerationStats| {
             s.wall_seconds = 0.0;
             s.simulation_seconds = 0.0;
             s.algorithm_seconds = 0.0;
             s
         };
-        let (zero, _) = generation(
-            None,
-            f64::INFINITY,
-            &priors,
-            &Toy,
-            &settings,
-            budget,
-            &mut |_| {},
-        )
-        .unwrap();
+        let (zero, _) = local(None, f64::INFINITY, &priors, &settings);
         let eps = next_tolerance(&zero, 0.3);
-        let (local, local_stats) = generation(
-            Some(&zero),
-            eps,
-            &priors,
-            &Toy,
-            &settings,
-            budget,
-            &mut |_| {},
-        )
-        .unwrap();
+        let (expected, expected_stats) = local(Some(&zero), eps, &priors, &settings);
 
         let proposals = Proposals::new(Some(&zero), &priors, &settings);
         let mut ahead: Vec<Evaluated> = Vec::new();
@@ -843,12 +812,12 @@ mod tests {
             drawing.take(taken);
         }
         assert!(
-            ahead.len() as u64 > local_stats.proposals,
+            ahead.len() as u64 > expected_stats.proposals,
             "evaluated past the need"
         );
         let (replayed, stats) = proposals.complete(drawing.into_draws(), eps, Instant::now());
-        assert_eq!(replayed, local);
-        assert_eq!(untimed(stats), untimed(local_stats));
+        assert_eq!(replayed, expected);
+        assert_eq!(untimed(stats), untimed(expected_stats));
     }
 
     #[test]

@@ -78,12 +78,13 @@ grep -h "shard $FLAKY: no results" "$WORK"/logs/driver-*.out | grep -q "resubmit
     fail "no driver resubmitted shard $FLAKY"
 pass "task $FLAKY of the first array failed and the driver resubmitted it alone"
 
-for f in posterior.csv posterior_all.csv posterior_summary.csv predictive/series.csv; do
+for f in posterior.csv posterior_all.csv posterior_summary.csv priors.csv calibrated.toml \
+    predictive/series.csv predictive/summary.csv predictive/draws.csv; do
     cmp "$W/local/$f" "$W/cluster/$f" || fail "$f of the Slurm calibration differs from the local one"
 done
 untimed() { cut -d, -f1-9 "$1/history.csv"; } # all but wall, simulation and algorithm seconds
 [ "$(head -1 "$W/local/history.csv" | cut -d, -f10-)" = "wall_seconds,simulation_seconds,algorithm_seconds" ] ||
     fail "history.csv's columns moved: update the comparison"
 diff <(untimed "$W/local") <(untimed "$W/cluster") || fail "history.csv differs beyond its times"
-pass "posterior.csv, posterior_all.csv, posterior_summary.csv, predictive/series.csv and history.csv (but its times) identical to the local run ($(($(wc -l <"$W/local/posterior_all.csv") - 1)) particles over $(($(wc -l <"$W/local/history.csv") - 1)) generations)"
+pass "posterior.csv, posterior_all.csv, posterior_summary.csv, priors.csv, calibrated.toml, predictive/{series,summary,draws}.csv and history.csv (but its times) identical to the local run ($(($(wc -l <"$W/local/posterior_all.csv") - 1)) particles over $(($(wc -l <"$W/local/history.csv") - 1)) generations)"
 echo "$TEST: $PASSED passed, 0 failed"

@@ -975,7 +975,11 @@ fn assert_same_calibration(a: &Path, b: &Path) {
         "posterior.csv",
         "posterior_all.csv",
         "posterior_summary.csv",
+        "priors.csv",
+        "calibrated.toml",
         "predictive/series.csv",
+        "predictive/summary.csv",
+        "predictive/draws.csv",
     ] {
         assert!(
             fs::read(a.join(name)).unwrap() == fs::read(b.join(name)).unwrap(),

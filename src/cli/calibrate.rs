@@ -45,13 +45,13 @@ pub struct CalibrateArgs {
     #[arg(long)]
     slurm: bool,
     /// With --slurm: shards (array tasks) per round [default: 4].
-    #[arg(long)]
+    #[arg(long, help_heading = "On a Slurm cluster")]
     shards: Option<usize>,
     /// With --slurm: times the driver resubmits the shards of a round that failed or were lost
     /// before it stops and prints the command that resubmits them [default: 2].
-    #[arg(long)]
+    #[arg(long, help_heading = "On a Slurm cluster")]
     retries: Option<u32>,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "On a Slurm cluster")]
     resources: SlurmResources,
 }
 

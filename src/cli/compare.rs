@@ -291,6 +291,7 @@ pub fn compare(args: CompareArgs) -> Result<(), CliError> {
         ),
     }
     say!("wrote {}", path.display());
+    say!("{}", coverage_line(&fits));
     let units = fits.iter().filter(|f| f.key.sex == "total").count();
     match compare::distance(&fits) {
         Some(d) => say!(
@@ -298,7 +299,6 @@ pub fn compare(args: CompareArgs) -> Result<(), CliError> {
         ),
         None => say!("distance: undefined (no series of sex total compared)"),
     }
-    say!("{}", coverage_line(&fits));
     Ok(())
 }
 

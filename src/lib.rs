@@ -13,9 +13,11 @@
 //!
 //! `sweep` sits on top: a design file expanded into a plan of runs (each a scenario with
 //! overrides and a seed), run in shards on a laptop or a Slurm job array, fitted with `compare`
-//! and merged into one results file; `sensitivity` computes Morris and Sobol indices from a
-//! merged sweep, and `contrast` pairs two runs replicate by replicate. `scaffold` writes a
-//! starting scenario and calibration for a new origin from the observed data it finds.
+//! and merged into one results file; `calibrate` fits free parameters by ABC-SMC, in one
+//! process or in rounds of Slurm array tasks (`slurm` writes the batch scripts both share);
+//! `sensitivity` computes Morris and Sobol indices from a merged sweep, and `contrast` pairs two
+//! runs replicate by replicate. `scaffold` writes a starting scenario and calibration for a new
+//! origin from the observed data it finds.
 //!
 //! The engine never imports `scenario`, `observe`, `output` or `compare`; the command-line
 //! interface lives in the binary (`src/cli/`) and is the only place that prints or exits.
@@ -35,4 +37,5 @@ pub mod scaffold;
 pub mod scenario;
 pub mod schema;
 pub mod sensitivity;
+pub mod slurm;
 pub mod sweep;

@@ -50,12 +50,29 @@ pub const VERSION: u32 = 4;
 pub const FILE: &str = "checkpoint.json";
 
 impl Checkpoint {
-    /// The checksum of this state: BLAKE3 of its JSON with `checksum` empty.
-    fn digest(&self) -> String {
-        let mut unsealed = self.clone();
-        unsealed.checksum.clear();
-        let json = serde_json::to_vec(&unsealed).expect("a checkpoint is plain data");
-        blake3::hash(&json).to_hex().to_string()
+    /// The state after generation 0 (its wall-clock time still to be set).
+    pub fn first(problem: &Problem, population: Population, stats: GenerationStats) -> Checkpoint {
+        Checkpoint {
+            version: VERSION,
+            fingerprint: problem.fingerprint(),
+            seed: problem.settings().seed,
+            population,
+            simulations: stats.simulations,
+            history: vec![stats],
+            earlier: Vec::new(),
+            wall_seconds: 0.0,
+            stopped: None,
+            checksum: String::new(),
+        }
+    }
+
+    /// Adds a complete generation: it becomes the population, the previous one joins the
+    /// earlier ones.
+    pub fn advance(&mut self, population: Population, stats: GenerationStats) {
+        self.simulations += stats.simulations;
+        let previous = std::mem::replace(&mut self.population, population);
+        self.earlier.push(previous);
+        self.history.push(stats);
     }
 
     /// Sets the checksum (after any change, before writing).
@@ -65,9 +82,47 @@ impl Checkpoint {
 
     /// The file's bytes, sealed.
     pub fn to_json(&self) -> Vec<u8> {
+        self.sealed_json()
+    }
+}
+
+impl Sealed for Checkpoint {
+    fn checksum(&self) -> &str {
+        &self.checksum
+    }
+
+    fn checksum_mut(&mut self) -> &mut String {
+        &mut self.checksum
+    }
+}
+
+/// A JSON document that carries a BLAKE3 checksum of itself, taken with the checksum empty: a
+/// checkpoint, or a shard of a calibration round.
+pub(crate) trait Sealed: Serialize + Clone {
+    /// The checksum as read or set.
+    fn checksum(&self) -> &str;
+
+    /// The checksum field.
+    fn checksum_mut(&mut self) -> &mut String;
+
+    /// The checksum of the contents: BLAKE3 of the JSON with the checksum empty.
+    fn digest(&self) -> String {
+        let mut unsealed = self.clone();
+        unsealed.checksum_mut().clear();
+        let json = serde_json::to_vec(&unsealed).expect("plain data");
+        blake3::hash(&json).to_hex().to_string()
+    }
+
+    /// Whether the checksum matches the contents.
+    fn intact(&self) -> bool {
+        self.checksum() == self.digest()
+    }
+
+    /// The JSON with the checksum set.
+    fn sealed_json(&self) -> Vec<u8> {
         let mut sealed = self.clone();
-        sealed.seal();
-        serde_json::to_vec(&sealed).expect("a checkpoint is plain data")
+        *sealed.checksum_mut() = self.digest();
+        serde_json::to_vec(&sealed).expect("plain data")
     }
 }
 
@@ -104,7 +159,7 @@ fn check(state: &Checkpoint, problem: &Problem) -> Result<(), String> {
             state.version
         ));
     }
-    if state.checksum != state.digest() {
+    if !state.intact() {
         return Err("its contents do not match its checksum (damaged or edited)".into());
     }
     if state.fingerprint != problem.fingerprint() {

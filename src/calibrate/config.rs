@@ -58,7 +58,7 @@ pub struct RawAlgorithm {
     /// Most wall-clock minutes (checked between batches; depends on the machine).
     #[serde(default)]
     pub max_minutes: Option<f64>,
-    /// Proposals evaluated per parallel batch (part of the result: keep it fixed).
+    /// Simulations per parallel batch (the proposals outside the prior between them cost none).
     #[serde(default = "default_batch")]
     pub batch: i64,
     /// Master seed.

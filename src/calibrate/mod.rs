@@ -10,6 +10,9 @@
 //! * `sbc` — simulation-based calibration: ranks of prior-drawn truths in their posteriors;
 //! * `smc` — the sampler: one generation at a time, no I/O, thread-count independent;
 //! * `checkpoint` — the state after every generation, sealed, and checked before resuming;
+//! * `rounds` — a calibration evaluated in rounds of shards (a Slurm job array each) with a
+//!   driver step between them, giving the posterior of a local run;
+//! * `slurm` — the `sbatch` scripts of such a calibration;
 //! * `output` — `posterior.csv`, `history.csv`, `posterior_summary.csv`, the calibrated
 //!   scenario and the posterior-predictive run, written as one folder that replaces the last;
 //! * `posterior` — a finished calibration's `posterior.csv` read back, and draws from it by
@@ -26,8 +29,10 @@ pub mod output;
 pub mod posterior;
 pub mod prior;
 pub mod problem;
+pub mod rounds;
 pub mod sbc;
 pub mod schedule;
+pub mod slurm;
 pub mod smc;
 pub mod space;
 
@@ -60,6 +65,13 @@ pub enum CalibrationError {
     /// Not even generation 0 fitted in the simulation budget or the time allowed.
     #[error("the budget ran out before generation 0 was complete")]
     NoPopulation,
+    /// The work folder of a calibration in rounds is not usable, or does not match the
+    /// calibration (bad input).
+    #[error("{0}")]
+    Work(String),
+    /// Shards of a round are missing or invalid.
+    #[error("{0}")]
+    Shards(String),
 }
 
 /// Receives progress as the calibration runs.
@@ -142,7 +154,10 @@ pub fn resume_dir(target: &Target) -> PathBuf {
 
 /// The checkpoint `--resume` continues from: the running one, else a finished folder's (after
 /// checking the folder against its manifest).
-fn resume_from(target: &Target, problem: &Problem) -> Result<Checkpoint, CalibrationError> {
+pub(crate) fn resume_from(
+    target: &Target,
+    problem: &Problem,
+) -> Result<Checkpoint, CalibrationError> {
     let running = resume_dir(target).join(checkpoint::FILE);
     if running.exists() {
         return checkpoint::read(&running, problem);
@@ -203,77 +218,45 @@ pub fn run(
         simulations: a.max_simulations.saturating_sub(used),
         deadline,
     };
-    let interrupted = |e: Interrupted, stop: StopReason| match e {
-        Interrupted::Budget => Ok(stop),
-        Interrupted::Failed(m) => Err(CalibrationError::Simulation(m)),
-        Interrupted::Prior(i) => Err(CalibrationError::Prior(problem.space.names()[i].clone())),
-    };
-    let ran_out = |sims: u64| {
-        if sims >= a.max_simulations {
-            StopReason::MaxSimulations
-        } else {
-            StopReason::MaxTime
-        }
-    };
 
     let mut state = match resumed {
         Some(s) => s,
         None => {
             progress.generation_started(0, f64::INFINITY);
-            let (population, stats) =
-                match smc::generation_zero(priors, problem, &settings, budget(0), &mut |t| {
-                    progress.batch_done(t)
-                }) {
-                    Ok(x) => x,
-                    Err(e) => {
-                        interrupted(e, StopReason::MaxSimulations)?;
-                        return Err(CalibrationError::NoPopulation);
-                    }
-                };
-            progress.generation_done(&stats);
-            let simulations = stats.simulations;
-            let s = Checkpoint {
-                version: checkpoint::VERSION,
-                fingerprint: problem.fingerprint(),
-                seed: settings.seed,
-                population,
-                history: vec![stats],
-                earlier: Vec::new(),
-                simulations,
-                wall_seconds: session.elapsed().as_secs_f64(),
-                stopped: None,
-                checksum: String::new(),
+            let (population, stats) = match smc::generation(
+                None,
+                f64::INFINITY,
+                priors,
+                problem,
+                &settings,
+                budget(0),
+                &mut |t| progress.batch_done(t),
+            ) {
+                Ok(x) => x,
+                Err(e) => {
+                    interruption(problem, e, 0)?;
+                    return Err(CalibrationError::NoPopulation);
+                }
             };
+            progress.generation_done(&stats);
+            let mut s = Checkpoint::first(problem, population, stats);
+            s.wall_seconds = session.elapsed().as_secs_f64();
             after(&s)?;
             s
         }
     };
 
     while state.stopped.is_none() {
-        let last = state.history.last().expect("generation 0 is recorded");
-        let epsilon = smc::next_tolerance(&state.population, a.tolerance_quantile);
-        let stop = if state.population.generation >= a.max_generations {
-            Some(StopReason::MaxGenerations)
-        } else if state.population.generation > 0
-            && last.simulation_acceptance() < a.min_acceptance_rate
-        {
-            Some(StopReason::MinAcceptanceRate)
-        } else if state.population.tolerance <= a.min_tolerance
-            || epsilon <= a.min_tolerance && a.min_tolerance > 0.0
-        {
-            Some(StopReason::MinTolerance)
-        } else if state.simulations >= a.max_simulations {
-            Some(StopReason::MaxSimulations)
-        } else {
-            None
+        let epsilon = match next_tolerance(problem, &state) {
+            Ok(epsilon) => epsilon,
+            Err(reason) => {
+                state.stopped = Some(reason);
+                break;
+            }
         };
-        if let Some(reason) = stop {
-            state.stopped = Some(reason);
-            break;
-        }
         progress.generation_started(state.population.generation + 1, epsilon);
-        match smc::next_generation(
-            &state.population,
+        match smc::generation(
+            Some(&state.population),
             epsilon,
             priors,
             problem,
@@ -283,13 +266,10 @@ pub fn run(
         ) {
             Ok((population, stats)) => {
                 progress.generation_done(&stats);
-                state.simulations += stats.simulations;
-                let previous = std::mem::replace(&mut state.population, population);
-                state.earlier.push(previous);
-                state.history.push(stats);
+                state.advance(population, stats);
             }
             Err(e) => {
-                state.stopped = Some(interrupted(e, ran_out(state.simulations))?);
+                state.stopped = Some(interruption(problem, e, state.simulations)?);
             }
         }
         state.wall_seconds = earlier + session.elapsed().as_secs_f64();
@@ -298,6 +278,47 @@ pub fn run(
     state.wall_seconds = earlier + session.elapsed().as_secs_f64();
     after(&state)?;
     Ok(state)
+}
+
+/// The tolerance of the generation after `state`'s, or the rule that stops the calibration
+/// before it: `max_generations`, `min_acceptance_rate` (of the last generation's
+/// simulations), `min_tolerance`, `max_simulations`.
+pub fn next_tolerance(problem: &Problem, state: &Checkpoint) -> Result<f64, StopReason> {
+    let a = &problem.config.algorithm;
+    let last = state.history.last().expect("generation 0 is recorded");
+    let epsilon = smc::next_tolerance(&state.population, a.tolerance_quantile);
+    if state.population.generation >= a.max_generations {
+        Err(StopReason::MaxGenerations)
+    } else if state.population.generation > 0
+        && last.simulation_acceptance() < a.min_acceptance_rate
+    {
+        Err(StopReason::MinAcceptanceRate)
+    } else if state.population.tolerance <= a.min_tolerance
+        || epsilon <= a.min_tolerance && a.min_tolerance > 0.0
+    {
+        Err(StopReason::MinTolerance)
+    } else if state.simulations >= a.max_simulations {
+        Err(StopReason::MaxSimulations)
+    } else {
+        Ok(epsilon)
+    }
+}
+
+/// What a generation that did not complete means, `simulations` having run before it: the
+/// budget or the time ran out (a stop), or a simulation or a prior failed (an error).
+pub fn interruption(
+    problem: &Problem,
+    e: Interrupted,
+    simulations: u64,
+) -> Result<StopReason, CalibrationError> {
+    match e {
+        Interrupted::Budget if simulations >= problem.config.algorithm.max_simulations => {
+            Ok(StopReason::MaxSimulations)
+        }
+        Interrupted::Budget => Ok(StopReason::MaxTime),
+        Interrupted::Failed(m) => Err(CalibrationError::Simulation(m)),
+        Interrupted::Prior(i) => Err(CalibrationError::Prior(problem.space.names()[i].clone())),
+    }
 }
 
 /// The default output folder of a calibration: `output/<name>/`.

@@ -13,6 +13,7 @@
 //! evaluated in parallel in fixed batches and accepted by proposal index, never by completion
 //! time, so the population does not depend on the thread count or on scheduling.
 
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use nalgebra::{DMatrix, DVector};
@@ -193,51 +194,32 @@ fn proposal_rng(seed: u64, generation: u32, k: u64) -> crate::engine::rng::Rng {
 
 /// A proposal before simulation: working-space point, parameters and simulation seed; `None`
 /// when it falls outside the prior.
-type Proposed = Result<Option<(Vec<f64>, Vec<f64>, u64)>, Interrupted>;
+type Proposed = Result<Option<Candidate>, Interrupted>;
 
-/// Result of evaluating one proposal.
-struct Evaluated {
-    z: Vec<f64>,
-    theta: Vec<f64>,
+/// A proposal inside the prior: working-space point, parameters and simulation seed.
+type Candidate = (Vec<f64>, Vec<f64>, u64);
+
+/// What evaluating one proposal gave.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evaluated {
+    /// Working-space point (empty when outside the prior, and where only the distance is
+    /// kept: see [`Evaluated::acceptable`]).
+    pub z: Vec<f64>,
+    /// Parameter values (empty when `z` is).
+    pub theta: Vec<f64>,
     /// `None`: outside the prior, not simulated.
-    simulated: Option<Simulated>,
-    seconds: f64,
+    pub simulated: Option<Simulated>,
+    /// Thread-seconds spent building the scenario and simulating.
+    pub seconds: f64,
 }
 
-/// Evaluates proposals `start..start + count` in parallel, in index order.
-fn evaluate<F>(
-    start: u64,
-    count: u64,
-    tolerance: f64,
-    simulator: &dyn Simulator,
-    propose: F,
-) -> Result<Vec<Evaluated>, Interrupted>
-where
-    F: Fn(u64) -> Proposed + Sync,
-{
-    (start..start + count)
-        .into_par_iter()
-        .map(|k| {
-            let Some((z, theta, sim_seed)) = propose(k)? else {
-                return Ok(Evaluated {
-                    z: Vec::new(),
-                    theta: Vec::new(),
-                    simulated: None,
-                    seconds: 0.0,
-                });
-            };
-            let t0 = Instant::now();
-            let d = simulator
-                .distance(&theta, sim_seed, tolerance)
-                .map_err(Interrupted::Failed)?;
-            Ok(Evaluated {
-                z,
-                theta,
-                simulated: Some(d),
-                seconds: t0.elapsed().as_secs_f64(),
-            })
-        })
-        .collect()
+impl Evaluated {
+    /// Whether it is accepted at tolerance `epsilon` if the generation still needs particles
+    /// when its turn comes: simulated, with a finite distance at most `epsilon`.
+    pub fn acceptable(&self, epsilon: f64) -> bool {
+        self.simulated
+            .is_some_and(|s| s.distance.is_finite() && s.distance <= epsilon)
+    }
 }
 
 /// A simulation seed from a proposal's stream (63 bits, so `diaspora run --seed` can replay it).
@@ -245,56 +227,237 @@ fn sim_seed(rng: &mut crate::engine::rng::Rng) -> u64 {
     rng.next_u64() >> 1
 }
 
-/// Generation 0: `N` draws from the prior, each simulated once. A draw the model refuses
-/// (infinite distance: a parameter combination outside the scenario's constraints) has zero
-/// prior density and is replaced by the next draw.
-pub fn generation_zero(
-    priors: &dyn PriorModel,
-    simulator: &dyn Simulator,
-    settings: &Settings,
-    budget: Budget,
-    on_batch: &mut dyn FnMut(Tally),
-) -> Result<(Population, GenerationStats), Interrupted> {
-    let start = Instant::now();
-    let n = settings.particles;
-    let propose = |k: u64| {
-        let mut rng = proposal_rng(settings.seed, 0, k);
-        let z = priors.sample_z(&mut rng).map_err(Interrupted::Prior)?;
-        let theta = priors.values_of(&z);
+/// How one generation draws its proposals: from the prior (generation 0), or by picking an
+/// ancestor of the previous population by weight and perturbing it with the kernel. Proposal
+/// `k` is a function of `(seed, generation, k)` and the previous population only, so any
+/// process holding the same population proposes the same particle (a Slurm shard does).
+pub struct Proposals<'a> {
+    generation: u32,
+    settings: Settings,
+    priors: &'a dyn PriorModel,
+    around: Option<Around<'a>>,
+    /// Time spent building the kernel.
+    setup: Duration,
+}
+
+/// The previous population, its kernel and the cumulative weights ancestors are drawn by.
+struct Around<'a> {
+    prev: &'a Population,
+    kernel: Kernel,
+    cumulative: Vec<f64>,
+    total: f64,
+}
+
+impl<'a> Proposals<'a> {
+    /// The proposals of the generation after `prev`, or of generation 0 without one.
+    pub fn new(
+        prev: Option<&'a Population>,
+        priors: &'a dyn PriorModel,
+        settings: &Settings,
+    ) -> Proposals<'a> {
+        let t = Instant::now();
+        let around = prev.map(|prev| {
+            let cumulative: Vec<f64> = prev
+                .particles
+                .iter()
+                .scan(0.0, |acc, p| {
+                    *acc += p.weight;
+                    Some(*acc)
+                })
+                .collect();
+            Around {
+                prev,
+                kernel: Kernel::of(prev),
+                total: *cumulative.last().expect("a population has particles"),
+                cumulative,
+            }
+        });
+        Proposals {
+            generation: prev.map_or(0, |p| p.generation + 1),
+            settings: settings.clone(),
+            priors,
+            around,
+            setup: t.elapsed(),
+        }
+    }
+
+    /// The generation these proposals are for.
+    pub fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    fn propose(&self, k: u64) -> Proposed {
+        let mut rng = proposal_rng(self.settings.seed, self.generation, k);
+        let Some(a) = &self.around else {
+            let z = self.priors.sample_z(&mut rng).map_err(Interrupted::Prior)?;
+            let theta = self.priors.values_of(&z);
+            return Ok(Some((z, theta, sim_seed(&mut rng))));
+        };
+        let n = a.prev.particles.len();
+        let u = rng.random::<f64>() * a.total;
+        let j = a.cumulative.partition_point(|&c| c <= u).min(n - 1);
+        let xi = DVector::from_fn(self.priors.dim(), |_, _| StandardNormal.sample(&mut rng));
+        let step = &a.kernel.chol * xi;
+        let z: Vec<f64> = a.prev.particles[j]
+            .z
+            .iter()
+            .zip(step.iter())
+            .map(|(a, b)| a + b)
+            .collect();
+        if self.priors.log_density(&z) == f64::NEG_INFINITY {
+            return Ok(None);
+        }
+        let theta = self.priors.values_of(&z);
         Ok(Some((z, theta, sim_seed(&mut rng))))
-    };
-    let draws = draw_until(
-        n,
-        f64::INFINITY,
-        simulator,
-        settings,
-        budget,
-        &propose,
-        on_batch,
-    )?;
-    let w = 1.0 / n as f64;
-    let stats = GenerationStats {
-        ess: n as f64,
-        ..draws.stats(0, f64::INFINITY, start)
-    };
-    let particles: Vec<Particle> = draws
-        .accepted
-        .into_iter()
-        .map(|(z, theta, distance)| Particle {
+    }
+
+    /// Proposal `k`, simulated at `tolerance` unless it falls outside the prior.
+    pub fn evaluate(
+        &self,
+        k: u64,
+        tolerance: f64,
+        simulator: &dyn Simulator,
+    ) -> Result<Evaluated, Interrupted> {
+        let Some((z, theta, sim_seed)) = self.propose(k)? else {
+            return Ok(Evaluated {
+                z: Vec::new(),
+                theta: Vec::new(),
+                simulated: None,
+                seconds: 0.0,
+            });
+        };
+        let t0 = Instant::now();
+        let d = simulator
+            .distance(&theta, sim_seed, tolerance)
+            .map_err(Interrupted::Failed)?;
+        Ok(Evaluated {
             z,
             theta,
-            weight: w,
-            distance,
+            simulated: Some(d),
+            seconds: t0.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// The end of the batch that starts at proposal `start` and holds `count` proposals inside
+    /// the prior (one past the `count`-th): those outside cost no simulation, so a batch is a
+    /// number of simulations. Proposing is cheap and pure in `k`: it runs ahead in parallel
+    /// chunks and the surplus is proposed again by whoever evaluates the batch.
+    pub fn batch_end(&self, start: u64, count: u64) -> Result<u64, Interrupted> {
+        if self.around.is_none() {
+            return Ok(start + count); // the prior's draws are all inside it
+        }
+        let chunk = (4 * count).max(1024);
+        let (mut inside, mut k) = (0, start);
+        while inside < count {
+            let proposed: Vec<Proposed> = (k..k + chunk)
+                .into_par_iter()
+                .map(|k| self.propose(k))
+                .collect();
+            for p in proposed {
+                inside += u64::from(p?.is_some());
+                k += 1;
+                if inside == count {
+                    break;
+                }
+            }
+        }
+        Ok(k)
+    }
+
+    /// Proposals `range` evaluated in parallel, in index order.
+    pub fn evaluate_all(
+        &self,
+        range: Range<u64>,
+        tolerance: f64,
+        simulator: &dyn Simulator,
+    ) -> Result<Vec<Evaluated>, Interrupted> {
+        range
+            .into_par_iter()
+            .map(|k| self.evaluate(k, tolerance, simulator))
+            .collect()
+    }
+
+    /// The generation made of what `draws` accepted at `epsilon`: equal weights for
+    /// generation 0, importance weights after it; `started` is when the generation began.
+    pub fn complete(
+        &self,
+        mut draws: Draws,
+        epsilon: f64,
+        started: Instant,
+    ) -> (Population, GenerationStats) {
+        let t_alg = Instant::now();
+        let accepted = std::mem::take(&mut draws.accepted);
+        let (particles, ess, ridge) = match &self.around {
+            None => {
+                let n = self.settings.particles;
+                let w = 1.0 / n as f64;
+                let particles = accepted
+                    .into_iter()
+                    .map(|(z, theta, distance)| Particle {
+                        z,
+                        theta,
+                        weight: w,
+                        distance,
+                    })
+                    .collect();
+                (particles, n as f64, false)
+            }
+            Some(a) => {
+                let particles = importance_weights(a, self.priors, accepted);
+                let ess = 1.0 / particles.iter().map(|p| p.weight * p.weight).sum::<f64>();
+                (particles, ess, a.kernel.ridge)
+            }
+        };
+        let stats = GenerationStats {
+            ess,
+            algorithm_seconds: (self.setup + t_alg.elapsed()).as_secs_f64(),
+            ridge,
+            ..draws.stats(self.generation, epsilon, particles.len(), started)
+        };
+        (
+            Population {
+                generation: self.generation,
+                tolerance: epsilon,
+                particles,
+            },
+            stats,
+        )
+    }
+}
+
+/// Importance weights: the prior over the mixture of kernels around the previous particles,
+/// normalised in log space.
+fn importance_weights(
+    a: &Around<'_>,
+    priors: &dyn PriorModel,
+    accepted: Vec<(Vec<f64>, Vec<f64>, f64)>,
+) -> Vec<Particle> {
+    let log_prev: Vec<f64> = a.prev.particles.iter().map(|p| p.weight.ln()).collect();
+    let log_w: Vec<f64> = accepted
+        .par_iter()
+        .map(|(z, _, _)| {
+            let log_prior = priors.log_density(z);
+            let mixture = log_sum_exp(
+                a.prev
+                    .particles
+                    .iter()
+                    .zip(&log_prev)
+                    .map(|(q, lw)| lw + a.kernel.log_kernel(z, &q.z)),
+            );
+            log_prior - mixture
         })
         .collect();
-    Ok((
-        Population {
-            generation: 0,
-            tolerance: f64::INFINITY,
-            particles,
-        },
-        stats,
-    ))
+    let norm = log_sum_exp(log_w.iter().copied());
+    accepted
+        .into_iter()
+        .zip(&log_w)
+        .map(|((z, theta, distance), lw)| Particle {
+            z,
+            theta,
+            weight: (lw - norm).exp(),
+            distance,
+        })
+        .collect()
 }
 
 /// How far a generation has got, reported after each batch of proposals.
@@ -308,9 +471,9 @@ pub struct Tally {
     pub needed: usize,
 }
 
-/// Proposals evaluated until `n` are accepted.
+/// What a generation's proposals gave, up to its `N`-th acceptance.
 #[derive(Default)]
-struct Draws {
+pub struct Draws {
     accepted: Vec<(Vec<f64>, Vec<f64>, f64)>,
     proposals: u64,
     simulations: u64,
@@ -321,14 +484,20 @@ struct Draws {
 }
 
 impl Draws {
-    /// The generation's statistics, given its algorithm time and weights' ESS.
-    fn stats(&self, generation: u32, tolerance: f64, start: Instant) -> GenerationStats {
+    /// The generation's statistics but for its weights' ESS and algorithm time.
+    fn stats(
+        &self,
+        generation: u32,
+        tolerance: f64,
+        accepted: usize,
+        start: Instant,
+    ) -> GenerationStats {
         GenerationStats {
             generation,
             tolerance,
-            acceptance_rate: self.accepted.len() as f64 / self.proposals as f64,
+            acceptance_rate: accepted as f64 / self.proposals as f64,
             proposals: self.proposals,
-            accepted: self.accepted.len() as u64,
+            accepted: accepted as u64,
             simulations: self.simulations,
             simulations_to_accept: self.simulations_to_accept,
             months_simulated: self.months_simulated,
@@ -340,43 +509,68 @@ impl Draws {
     }
 }
 
-/// Evaluates proposals `0, 1, 2, …` in batches until `n` have a finite distance at most
-/// `epsilon`, accepting by proposal index.
-fn draw_until<F>(
+/// The acceptance rule of a generation, apart from where proposals are evaluated: proposals
+/// `0, 1, 2, …` in batches of `batch` (generation 0 asks for no more than it still needs, and
+/// no batch exceeds the simulations left), accepted by proposal index while fewer than `N`
+/// are, every simulation of a batch counted. The local loop evaluates each batch as it is
+/// asked for; a Slurm driver feeds it batches its shards evaluated earlier. Both thus accept
+/// the same particles and count the same simulations.
+pub struct Drawing {
     n: usize,
     epsilon: f64,
-    simulator: &dyn Simulator,
-    settings: &Settings,
-    budget: Budget,
-    propose: &F,
-    on_batch: &mut dyn FnMut(Tally),
-) -> Result<Draws, Interrupted>
-where
-    F: Fn(u64) -> Proposed + Sync,
-{
-    let mut d = Draws {
-        accepted: Vec::with_capacity(n),
-        ..Draws::default()
-    };
-    let mut next = 0u64;
-    while d.accepted.len() < n {
-        if d.simulations >= budget.simulations
-            || budget.deadline.is_some_and(|t| Instant::now() >= t)
-        {
+    batch: u64,
+    /// Simulations allowed in this generation.
+    allowed: u64,
+    /// First proposal of the next batch.
+    next: u64,
+    draws: Draws,
+}
+
+impl Drawing {
+    /// A generation that needs `settings.particles` at tolerance `epsilon` (infinite for
+    /// generation 0) and may run `simulations` simulations.
+    pub fn new(settings: &Settings, epsilon: f64, simulations: u64) -> Drawing {
+        Drawing {
+            n: settings.particles,
+            epsilon,
+            batch: settings.batch as u64,
+            allowed: simulations,
+            next: 0,
+            draws: Draws {
+                accepted: Vec::with_capacity(settings.particles),
+                ..Draws::default()
+            },
+        }
+    }
+
+    /// The proposals of the next batch; `None` once `N` are accepted; `Err(Budget)` when the
+    /// simulations allowed have run.
+    pub fn next_batch(&self, proposals: &Proposals<'_>) -> Result<Option<Range<u64>>, Interrupted> {
+        let d = &self.draws;
+        if d.accepted.len() >= self.n {
+            return Ok(None);
+        }
+        if d.simulations >= self.allowed {
             return Err(Interrupted::Budget);
         }
         // Generation 0 accepts every valid draw: ask for no more than are still needed.
-        let wanted = if epsilon.is_infinite() {
-            (n - d.accepted.len()) as u64
+        let wanted = if self.epsilon.is_infinite() {
+            (self.n - d.accepted.len()) as u64
         } else {
             u64::MAX
         };
-        let count = (settings.batch as u64)
+        let count = self
+            .batch
             .min(wanted)
-            .min(budget.simulations - d.simulations)
+            .min(self.allowed - d.simulations)
             .max(1);
-        let batch = evaluate(next, count, epsilon, simulator, propose)?;
-        next += count;
+        Ok(Some(self.next..proposals.batch_end(self.next, count)?))
+    }
+
+    /// Takes the batch [`Drawing::next_batch`] asked for, evaluated, in proposal order.
+    pub fn take(&mut self, batch: Vec<Evaluated>) -> Tally {
+        self.next += batch.len() as u64;
+        let d = &mut self.draws;
         for e in batch {
             if let Some(s) = e.simulated {
                 d.simulations += 1;
@@ -384,23 +578,71 @@ where
                 d.months_simulated += s.months;
                 d.months_full += s.full_months;
             }
-            if d.accepted.len() < n {
+            if d.accepted.len() < self.n {
                 d.proposals += 1;
-                if let Some(s) = e.simulated {
+                if e.simulated.is_some() {
                     d.simulations_to_accept += 1;
-                    if s.distance.is_finite() && s.distance <= epsilon {
-                        d.accepted.push((e.z, e.theta, s.distance));
-                    }
+                }
+                if e.acceptable(self.epsilon) {
+                    let distance = e.simulated.map_or(f64::INFINITY, |s| s.distance);
+                    d.accepted.push((e.z, e.theta, distance));
                 }
             }
         }
-        on_batch(Tally {
-            proposals: d.proposals,
-            accepted: d.accepted.len(),
-            needed: n,
-        });
+        self.tally()
     }
-    Ok(d)
+
+    /// How far the generation has got.
+    pub fn tally(&self) -> Tally {
+        Tally {
+            proposals: self.draws.proposals,
+            accepted: self.draws.accepted.len(),
+            needed: self.n,
+        }
+    }
+
+    /// What was drawn (complete once [`Drawing::next_batch`] says `None`).
+    pub fn into_draws(self) -> Draws {
+        self.draws
+    }
+}
+
+/// Evaluates batches here, in parallel, until `N` proposals are accepted.
+fn draw_until(
+    proposals: &Proposals<'_>,
+    epsilon: f64,
+    simulator: &dyn Simulator,
+    budget: Budget,
+    on_batch: &mut dyn FnMut(Tally),
+) -> Result<Draws, Interrupted> {
+    let mut drawing = Drawing::new(&proposals.settings, epsilon, budget.simulations);
+    while let Some(batch) = drawing.next_batch(proposals)? {
+        if budget.deadline.is_some_and(|t| Instant::now() >= t) {
+            return Err(Interrupted::Budget);
+        }
+        let evaluated = proposals.evaluate_all(batch, epsilon, simulator)?;
+        on_batch(drawing.take(evaluated));
+    }
+    Ok(drawing.into_draws())
+}
+
+/// One generation, evaluated here: generation 0 (`prev` = `None`, `epsilon` infinite: `N`
+/// draws from the prior, each simulated once; a draw the model refuses has zero prior density
+/// and is replaced by the next) or the one after `prev`. `Err(Budget)` if the budget runs out
+/// before `N` particles are accepted (the previous population then stands).
+pub fn generation(
+    prev: Option<&Population>,
+    epsilon: f64,
+    priors: &dyn PriorModel,
+    simulator: &dyn Simulator,
+    settings: &Settings,
+    budget: Budget,
+    on_batch: &mut dyn FnMut(Tally),
+) -> Result<(Population, GenerationStats), Interrupted> {
+    let started = Instant::now();
+    let proposals = Proposals::new(prev, priors, settings);
+    let draws = draw_until(&proposals, epsilon, simulator, budget, on_batch)?;
+    Ok(proposals.complete(draws, epsilon, started))
 }
 
 /// The perturbation kernel of a population: `Σ = 2·Cov_w(z)`, as a Cholesky factor.
@@ -469,103 +711,6 @@ pub fn log_sum_exp(xs: impl Iterator<Item = f64> + Clone) -> f64 {
     m + xs.map(|x| (x - m).exp()).sum::<f64>().ln()
 }
 
-/// Generation `prev.generation + 1` at tolerance `epsilon`; `Err(Budget)` if the budget runs
-/// out before `N` particles are accepted (the previous population then stands).
-pub fn next_generation(
-    prev: &Population,
-    epsilon: f64,
-    priors: &dyn PriorModel,
-    simulator: &dyn Simulator,
-    settings: &Settings,
-    budget: Budget,
-    on_batch: &mut dyn FnMut(Tally),
-) -> Result<(Population, GenerationStats), Interrupted> {
-    let start = Instant::now();
-    let t = prev.generation + 1;
-    let n = settings.particles;
-    let t_alg = Instant::now();
-    let kernel = Kernel::of(prev);
-    let cumulative: Vec<f64> = prev
-        .particles
-        .iter()
-        .scan(0.0, |acc, p| {
-            *acc += p.weight;
-            Some(*acc)
-        })
-        .collect();
-    let total = *cumulative.last().expect("a population has particles");
-    let mut algorithm = t_alg.elapsed();
-    let d = priors.dim();
-
-    let propose = |k: u64| -> Proposed {
-        let mut rng = proposal_rng(settings.seed, t, k);
-        let u = rng.random::<f64>() * total;
-        let j = cumulative.partition_point(|&c| c <= u).min(n - 1);
-        let xi = DVector::from_fn(d, |_, _| StandardNormal.sample(&mut rng));
-        let step = &kernel.chol * xi;
-        let z: Vec<f64> = prev.particles[j]
-            .z
-            .iter()
-            .zip(step.iter())
-            .map(|(a, b)| a + b)
-            .collect();
-        if priors.log_density(&z) == f64::NEG_INFINITY {
-            return Ok(None);
-        }
-        let theta = priors.values_of(&z);
-        Ok(Some((z, theta, sim_seed(&mut rng))))
-    };
-
-    let mut draws = draw_until(n, epsilon, simulator, settings, budget, &propose, on_batch)?;
-    let accepted = std::mem::take(&mut draws.accepted);
-
-    let t_alg = Instant::now();
-    // Importance weights: prior over the mixture of kernels around the previous particles.
-    let log_prev: Vec<f64> = prev.particles.iter().map(|p| p.weight.ln()).collect();
-    let log_w: Vec<f64> = accepted
-        .par_iter()
-        .map(|(z, _, _)| {
-            let log_prior = priors.log_density(z);
-            let mixture = log_sum_exp(
-                prev.particles
-                    .iter()
-                    .zip(&log_prev)
-                    .map(|(q, lw)| lw + kernel.log_kernel(z, &q.z)),
-            );
-            log_prior - mixture
-        })
-        .collect();
-    let norm = log_sum_exp(log_w.iter().copied());
-    let particles: Vec<Particle> = accepted
-        .into_iter()
-        .zip(&log_w)
-        .map(|((z, theta, distance), lw)| Particle {
-            z,
-            theta,
-            weight: (lw - norm).exp(),
-            distance,
-        })
-        .collect();
-    algorithm += t_alg.elapsed();
-    let ess = 1.0 / particles.iter().map(|p| p.weight * p.weight).sum::<f64>();
-    let stats = GenerationStats {
-        acceptance_rate: n as f64 / draws.proposals as f64,
-        accepted: n as u64,
-        ess,
-        algorithm_seconds: algorithm.as_secs_f64(),
-        ridge: kernel.ridge,
-        ..draws.stats(t, epsilon, start)
-    };
-    Ok((
-        Population {
-            generation: t,
-            tolerance: epsilon,
-            particles,
-        },
-        stats,
-    ))
-}
-
 /// Weighted `q`-quantile (lower, by cumulative weight) of `(value, weight)` pairs.
 pub fn weighted_quantile(mut pairs: Vec<(f64, f64)>, q: f64) -> f64 {
     pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -614,6 +759,21 @@ mod tests {
         }
     }
 
+    /// One generation here, with no limit on simulations or time.
+    fn local(
+        prev: Option<&Population>,
+        epsilon: f64,
+        priors: &[Prior],
+        settings: &Settings,
+    ) -> (Population, GenerationStats) {
+        let budget = Budget {
+            simulations: u64::MAX,
+            deadline: None,
+        };
+        let priors = priors.to_vec();
+        generation(prev, epsilon, &priors, &Toy, settings, budget, &mut |_| {}).unwrap()
+    }
+
     fn run(batch: usize, threads: usize) -> Population {
         let priors = [Prior::Uniform { min: 0.0, max: 1.0 }];
         let settings = Settings {
@@ -621,30 +781,15 @@ mod tests {
             batch,
             seed: 9,
         };
-        let budget = Budget {
-            simulations: u64::MAX,
-            deadline: None,
-        };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .unwrap();
         pool.install(|| {
-            let (mut pop, _) =
-                generation_zero(&priors.to_vec(), &Toy, &settings, budget, &mut |_| {}).unwrap();
+            let mut pop = local(None, f64::INFINITY, &priors, &settings).0;
             for _ in 0..5 {
                 let eps = next_tolerance(&pop, 0.5);
-                pop = next_generation(
-                    &pop,
-                    eps,
-                    &priors.to_vec(),
-                    &Toy,
-                    &settings,
-                    budget,
-                    &mut |_| {},
-                )
-                .unwrap()
-                .0;
+                pop = local(Some(&pop), eps, &priors, &settings).0;
             }
             pop
         })
@@ -655,11 +800,55 @@ mod tests {
         let one = run(64, 1);
         let two = run(64, 2);
         assert_eq!(one, two);
+        // Acceptance is by proposal index: the batch size changes nothing either.
+        assert_eq!(one, run(7, 2));
         let mean: f64 = one.particles.iter().map(|p| p.weight * p.theta[0]).sum();
         assert!((mean - 0.3).abs() < 0.02, "{mean}");
         let w: f64 = one.particles.iter().map(|p| p.weight).sum();
         assert!((w - 1.0).abs() < 1e-9);
         assert!(one.tolerance < 0.1);
+    }
+
+    /// Proposals evaluated ahead in blocks that ignore the batches (as Slurm shards do), then
+    /// fed to a `Drawing` batch by batch, give the generation the local loop gives, statistics
+    /// and all but the timings.
+    #[test]
+    fn batches_evaluated_ahead_give_the_same_generation() {
+        let priors = vec![Prior::Uniform { min: 0.0, max: 1.0 }];
+        let settings = Settings {
+            particles: 50,
+            batch: 16,
+            seed: 3,
+        };
+        let untimed = |mut s: GenerationStats| {
+            s.wall_seconds = 0.0;
+            s.simulation_seconds = 0.0;
+            s.algorithm_seconds = 0.0;
+            s
+        };
+        let (zero, _) = local(None, f64::INFINITY, &priors, &settings);
+        let eps = next_tolerance(&zero, 0.3);
+        let (expected, expected_stats) = local(Some(&zero), eps, &priors, &settings);
+
+        let proposals = Proposals::new(Some(&zero), &priors, &settings);
+        let mut ahead: Vec<Evaluated> = Vec::new();
+        let mut drawing = Drawing::new(&settings, eps, u64::MAX);
+        while let Some(batch) = drawing.next_batch(&proposals).unwrap() {
+            while (ahead.len() as u64) < batch.end {
+                // Blocks of 37: never aligned with the batches of 16.
+                let k = ahead.len() as u64;
+                ahead.extend(proposals.evaluate_all(k..k + 37, eps, &Toy).unwrap());
+            }
+            let taken = ahead[batch.start as usize..batch.end as usize].to_vec();
+            drawing.take(taken);
+        }
+        assert!(
+            ahead.len() as u64 > expected_stats.proposals,
+            "evaluated past the need"
+        );
+        let (replayed, stats) = proposals.complete(drawing.into_draws(), eps, Instant::now());
+        assert_eq!(replayed, expected);
+        assert_eq!(untimed(stats), untimed(expected_stats));
     }
 
     #[test]

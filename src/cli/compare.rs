@@ -291,6 +291,7 @@ pub fn compare(args: CompareArgs) -> Result<(), CliError> {
         ),
     }
     say!("wrote {}", path.display());
+    say!("{}", coverage_line(&fits));
     let units = fits.iter().filter(|f| f.key.sex == "total").count();
     match compare::distance(&fits) {
         Some(d) => say!(
@@ -299,6 +300,23 @@ pub fn compare(args: CompareArgs) -> Result<(), CliError> {
         None => say!("distance: undefined (no series of sex total compared)"),
     }
     Ok(())
+}
+
+/// The 90% bands' coverage of observed unit-years, pooled over every series unit, and apart
+/// for the rows a calibration fitted and those it did not when that is known.
+fn coverage_line(fits: &[compare::UnitFit]) -> String {
+    let part =
+        |(c, n): (usize, usize)| format!("{c} of {n} ({:.1}%)", 100.0 * c as f64 / n.max(1) as f64);
+    let mut line = format!(
+        "90% bands cover {} observed unit-years",
+        part(compare::pooled_coverage(fits, |_| true))
+    );
+    if fits.iter().any(|f| f.targeted.is_some()) {
+        let targeted = compare::pooled_coverage(fits, |f| f.targeted == Some(true));
+        let other = compare::pooled_coverage(fits, |f| f.targeted != Some(true));
+        line += &format!("; targeted {}, untargeted {}", part(targeted), part(other));
+    }
+    line
 }
 
 fn cell(v: Option<f64>, decimals: usize) -> String {

@@ -18,10 +18,12 @@ mod keys;
 mod manual;
 mod plot;
 mod progress;
+mod rounds;
 mod run;
 mod sbc;
 mod schema;
 mod sensitivity;
+mod slurm;
 mod sweep;
 mod validate;
 
@@ -57,6 +59,9 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Calibrate free parameters against observed series by ABC-SMC.
     Calibrate(calibrate::CalibrateArgs),
+    /// The steps of a calibration run on Slurm (`calibrate --slurm`): a shard, the driver.
+    #[command(hide = true)]
+    CalibrateSlurm(rounds::RoundsArgs),
     /// Simulation-based calibration: is a calibration's stated uncertainty honest?
     Sbc(sbc::SbcArgs),
     /// List a scenario's --set paths with their resolved values and what they mean.
@@ -150,6 +155,7 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Plot(a) => plot::plot(a),
         Command::Sweep(a) => sweep::sweep(a),
         Command::Calibrate(a) => calibrate::calibrate(a),
+        Command::CalibrateSlurm(a) => rounds::rounds(a),
         Command::Sbc(a) => sbc::sbc(a),
         Command::Keys(a) => keys::list(a),
         Command::Schema(a) => schema::print(a),

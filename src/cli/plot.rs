@@ -1,10 +1,11 @@
 //! `diaspora plot`: a run's figures from its output files (`series.csv`, `scenario.toml`,
 //! `manifest.toml`) and the observed record, written to `RUN_DIR/figures/` by default. Given a
 //! calibration's folder (it holds `posterior.csv`), it draws the marginal posteriors against
-//! their priors, the corner plot, the trajectory over generations and the figures of its
-//! posterior-predictive run; given a merged sweep, an output against each parameter (and the
-//! sensitivity indices once analysed). Every input is checked before anything is drawn, and
-//! every figure drawn before any is written.
+//! their priors, the corner plot, the trajectory over generations, its free schedules over time
+//! (when it has any) and the figures of its posterior-predictive run; given a simulation-based
+//! calibration's folder (it holds `sbc_summary.csv`), the rank histograms; given a merged
+//! sweep, an output against each parameter (and the sensitivity indices once analysed). Every
+//! input is checked before anything is drawn, and every figure drawn before any is written.
 
 use std::path::PathBuf;
 
@@ -15,8 +16,8 @@ use super::compare::ObservedArgs;
 
 #[derive(Args, Debug)]
 pub struct PlotArgs {
-    /// Output folder of `diaspora run`, a calibration folder, a contrast folder, or an analysed
-    /// sweep folder (after `diaspora sensitivity`).
+    /// Output folder of `diaspora run`, a calibration folder, a simulation-based calibration
+    /// folder (`diaspora sbc`), a contrast folder, or a merged sweep folder.
     run_dir: PathBuf,
     #[command(flatten)]
     observed: ObservedArgs,
@@ -70,7 +71,7 @@ impl From<ImageFormat> for diaspora::plot::Format {
 
 #[cfg(feature = "plot")]
 pub fn plot(mut args: PlotArgs) -> Result<(), CliError> {
-    use diaspora::plot::{self, history::History, posterior::Marginals};
+    use diaspora::plot::{self, history::History, posterior::Marginals, schedule::Schedules};
 
     let folder = &args.run_dir;
     if folder.join("contrast.csv").exists() {
@@ -79,6 +80,9 @@ pub fn plot(mut args: PlotArgs) -> Result<(), CliError> {
     if folder.join("plan.csv").exists() {
         return plot_sweep(&args);
     }
+    if folder.join(plot::sbc::SUMMARY).exists() {
+        return plot_sbc(&args);
+    }
     if !folder.join("posterior.csv").exists() {
         return plot_run(args);
     }
@@ -86,28 +90,41 @@ pub fn plot(mut args: PlotArgs) -> Result<(), CliError> {
     let _lock = lock_for_figures(&args)?;
     diaspora::output::folder::verify(&args.run_dir, diaspora::calibrate::output::MANIFEST)?;
     let marginals = Marginals::read(&args.run_dir).map_err(CliError::Input)?;
-    let history = History::read(
-        &args.run_dir,
-        marginals.label.clone(),
-        marginals.marginals.first().map_or(0, |m| m.posterior.len()),
-    )
-    .map_err(CliError::Input)?;
+    // The population size from posterior.csv itself: a calibration of schedules alone has no
+    // marginal to count it from.
+    let particles = diaspora::calibrate::posterior::Posterior::read(&args.run_dir)
+        .map_err(|e| CliError::Input(e.to_string()))?
+        .weights
+        .len();
+    let history = History::read(&args.run_dir, marginals.label.clone(), particles)
+        .map_err(CliError::Input)?;
+    let mut schedules =
+        Schedules::read(&args.run_dir, marginals.label.clone()).map_err(CliError::Input)?;
+    schedules.y_scale = args.y_scale();
     let format = args.format.into();
     let failed = |e: plot::PlotError| CliError::Failure(e.into());
-    let figures = [
-        (
+    let mut figures = Vec::new();
+    // A calibration of schedules alone has no constant to draw a marginal or a pair of.
+    if !marginals.marginals.is_empty() {
+        figures.push((
             plot::posterior::STEM,
             plot::render_marginals(&marginals, format).map_err(failed)?,
-        ),
-        (
+        ));
+        figures.push((
             plot::corner::STEM,
             plot::render_corner(&marginals, format).map_err(failed)?,
-        ),
-        (
-            plot::history::STEM,
-            plot::render_history(&history, format).map_err(failed)?,
-        ),
-    ];
+        ));
+    }
+    figures.push((
+        plot::history::STEM,
+        plot::render_history(&history, format).map_err(failed)?,
+    ));
+    if !schedules.is_empty() {
+        figures.push((
+            plot::schedule::STEM,
+            plot::render_schedules(&schedules, format).map_err(failed)?,
+        ));
+    }
     let mut dir = PathBuf::new();
     for (stem, bytes) in &figures {
         dir = write_figure(&args, stem, bytes)?;
@@ -162,6 +179,20 @@ fn plot_contrast(args: &PlotArgs) -> Result<(), CliError> {
     let bytes = plot::render_contrast(&data, args.format.into())
         .map_err(|e| CliError::Failure(e.into()))?;
     write_figure(args, plot::contrast::STEM, &bytes)?;
+    Ok(())
+}
+
+/// The figure of a simulation-based calibration folder, read only if its files still match
+/// `sbc.toml`: each coordinate's rank histogram against uniform ranks.
+#[cfg(feature = "plot")]
+fn plot_sbc(args: &PlotArgs) -> Result<(), CliError> {
+    use diaspora::plot::{self, sbc::SbcFigure};
+    let _lock = lock_for_figures(args)?;
+    diaspora::output::folder::verify(&args.run_dir, plot::sbc::MANIFEST)?;
+    let data = SbcFigure::read(&args.run_dir).map_err(CliError::Input)?;
+    let bytes =
+        plot::render_sbc(&data, args.format.into()).map_err(|e| CliError::Failure(e.into()))?;
+    write_figure(args, plot::sbc::STEM, &bytes)?;
     Ok(())
 }
 

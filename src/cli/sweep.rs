@@ -11,8 +11,7 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use diaspora::sweep::{
-    self, Design, Format, Runner, ShardOutcome, SlurmOptions, SweepDir, SweepError, Timing,
-    compress,
+    self, Design, Format, Runner, ShardOutcome, SweepDir, SweepError, Timing, compress,
 };
 
 use diaspora::output::Lock;
@@ -20,6 +19,7 @@ use diaspora::sweep::progress::{RunState, ShardProgress, ShardReport};
 
 use super::progress::{self, Heartbeat};
 use super::run::TableFormat;
+use super::slurm::SlurmResources;
 use super::{CliError, pool};
 
 /// The sweep folder's lock (`.NAME.lock` beside it): exclusive to plan, merge or analyse it,
@@ -129,24 +129,8 @@ struct MergeArgs {
 struct SlurmArgs {
     /// Sweep folder.
     dir: PathBuf,
-    /// Partition (default: the cluster's default).
-    #[arg(long)]
-    partition: Option<String>,
-    /// Time limit per task (and for the merge).
-    #[arg(long, default_value = "01:00:00")]
-    time: String,
-    /// CPUs per task; each task runs its shard on this many threads.
-    #[arg(long, default_value_t = 1)]
-    cpus: u32,
-    /// Run at most this many tasks at once (--array=0-N%K).
-    #[arg(long)]
-    max_parallel: Option<usize>,
-    /// Memory per task, e.g. 4G (default: the cluster's).
-    #[arg(long)]
-    mem: Option<String>,
-    /// The diaspora binary the jobs run (default: this one).
-    #[arg(long)]
-    binary: Option<PathBuf>,
+    #[command(flatten)]
+    resources: SlurmResources,
 }
 
 impl From<SweepError> for CliError {
@@ -531,31 +515,7 @@ fn merge(a: MergeArgs) -> Result<(), CliError> {
 
 fn slurm(a: SlurmArgs) -> Result<(), CliError> {
     let sweep = SweepDir::open(&a.dir)?;
-    if a.cpus == 0 {
-        return Err(CliError::Input(
-            "--cpus: expected at least 1, found 0".into(),
-        ));
-    }
-    if a.max_parallel == Some(0) {
-        return Err(CliError::Input(
-            "--max-parallel: expected at least 1, found 0".into(),
-        ));
-    }
-    let binary = match a.binary {
-        Some(b) => b,
-        None => std::env::current_exe().map_err(|e| {
-            CliError::Failure(anyhow::anyhow!("cannot find this binary's path: {e}"))
-        })?,
-    };
-    let binary = binary.canonicalize().unwrap_or(binary);
-    let options = SlurmOptions {
-        partition: a.partition,
-        time: a.time,
-        cpus: a.cpus,
-        max_parallel: a.max_parallel,
-        mem: a.mem,
-        binary,
-    };
+    let options = a.resources.options()?;
     let written = sweep::slurm::write(&sweep, &options)?;
     let n = sweep.shards();
     let dir = written[0].parent().unwrap_or(Path::new("."));

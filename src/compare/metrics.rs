@@ -128,7 +128,7 @@ pub fn mae(pairs: &[Pair]) -> Option<f64> {
 }
 
 /// Whether the observed interval meets the simulated 90% band.
-fn covered(p: &Pair) -> bool {
+pub(crate) fn covered(p: &Pair) -> bool {
     p.obs >= p.band.0 && p.obs_lower <= p.band.1
 }
 

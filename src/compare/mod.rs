@@ -381,6 +381,17 @@ pub fn distance(fits: &[UnitFit]) -> Option<f64> {
     (!d.is_empty()).then(|| d.iter().sum::<f64>() / d.len() as f64)
 }
 
+/// Observed unit-years inside the simulated 90% band, pooled over the series units of `fits`
+/// (every sex) that `keep` selects: `(covered, compared)`.
+pub fn pooled_coverage(fits: &[UnitFit], keep: impl Fn(&UnitFit) -> bool) -> (usize, usize) {
+    fits.iter()
+        .filter(|f| f.kind == Kind::Series && keep(f))
+        .flat_map(|f| &f.pairs)
+        .fold((0, 0), |(c, n), p| {
+            (c + usize::from(metrics::covered(p)), n + 1)
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -391,6 +402,38 @@ mod tests {
             place: "X".into(),
             sex: sex.into(),
         }
+    }
+
+    #[test]
+    fn pooled_coverage_counts_unit_years_by_hand() {
+        let pair = |year, obs, obs_lower, band: (f64, f64)| Pair {
+            year,
+            sim: band.0,
+            band,
+            obs,
+            obs_lower,
+        };
+        // Unit a: 2 of 3 inside (a masked 1-5 cell meets a band of 4-9); unit b: 1 of 2.
+        let mut a = UnitFit::new(
+            k("a", "total"),
+            vec![
+                pair(2000, 10.0, 10.0, (8.0, 12.0)),
+                pair(2001, 20.0, 20.0, (8.0, 12.0)),
+                pair(2002, 5.0, 1.0, (4.0, 9.0)),
+            ],
+        );
+        a.targeted = Some(true);
+        let b = UnitFit::new(
+            k("b", "female"),
+            vec![
+                pair(2000, 3.0, 3.0, (3.0, 3.0)),
+                pair(2001, 0.0, 0.0, (1.0, 2.0)),
+            ],
+        );
+        let fits = [a, b];
+        assert_eq!(pooled_coverage(&fits, |_| true), (3, 5));
+        assert_eq!(pooled_coverage(&fits, |f| f.targeted == Some(true)), (2, 3));
+        assert_eq!(pooled_coverage(&fits, |f| f.targeted.is_none()), (1, 2));
     }
 
     #[test]

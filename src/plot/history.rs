@@ -1,6 +1,8 @@
 //! How a calibration went, from its `history.csv`: the tolerance each generation accepted at,
 //! the effective sample size of each population (against the number of particles), and the
-//! acceptance rate per proposal, one panel each, over the generations.
+//! share of simulations accepted (`simulation_acceptance`; proposals outside the prior are never
+//! simulated, so this is the cost that matters), one panel each, over the generations. A
+//! `history.csv` written before that column existed gives the acceptance rate per proposal.
 
 use std::path::Path;
 
@@ -27,6 +29,8 @@ pub struct Generation {
     pub tolerance: f64,
     /// Accepted particles per proposal.
     pub acceptance_rate: f64,
+    /// Accepted particles per simulation (`None`: not in the file).
+    pub simulation_acceptance: Option<f64>,
     /// Effective sample size.
     pub ess: f64,
 }
@@ -59,6 +63,7 @@ impl History {
             column("acceptance_rate")?,
             column("ess")?,
         );
+        let per_simulation = column("simulation_acceptance").ok();
         let mut generations = Vec::with_capacity(rows.len());
         for (i, row) in rows.iter().enumerate() {
             let cell = |j: usize| row.get(j).unwrap_or("");
@@ -74,6 +79,9 @@ impl History {
                 generation,
                 tolerance: number(&path, i, cell(t))?,
                 acceptance_rate: number(&path, i, cell(a))?,
+                simulation_acceptance: per_simulation
+                    .map(|s| number(&path, i, cell(s)))
+                    .transpose()?,
                 ess: number(&path, i, cell(e))?,
             });
         }
@@ -184,12 +192,28 @@ pub fn draw<DB: DrawingBackend>(
         Some(data.particles as f64),
         last,
     )?;
-    panel(
-        &panels[2],
-        "Acceptance rate per proposal",
-        "percent",
-        &series(|g| 100.0 * g.acceptance_rate),
-        None,
-        last,
-    )
+    let per_simulation = !data.generations.is_empty()
+        && data
+            .generations
+            .iter()
+            .all(|g| g.simulation_acceptance.is_some());
+    if per_simulation {
+        panel(
+            &panels[2],
+            "Acceptance per simulation",
+            "percent of simulations accepted",
+            &series(|g| 100.0 * g.simulation_acceptance.unwrap_or(f64::NAN)),
+            None,
+            last,
+        )
+    } else {
+        panel(
+            &panels[2],
+            "Acceptance rate per proposal",
+            "percent",
+            &series(|g| 100.0 * g.acceptance_rate),
+            None,
+            last,
+        )
+    }
 }

@@ -10,6 +10,8 @@
 //! | `posterior-marginals` | a calibration's marginal posteriors (weighted histograms) against their priors |
 //! | `posterior-corner` | a calibration's final population, every pair of parameters ([`corner`]) |
 //! | `calibration-history` | tolerance, effective sample size and acceptance by generation ([`history`]) |
+//! | `calibration-schedules` | a calibration's free schedules over time: posterior median and 90% band at each knot, the prior's 90% band behind ([`schedule`]); only when it has free schedules |
+//! | `sbc-ranks` | a simulation-based calibration's rank histograms against uniformity, with coverage ([`sbc`]) |
 //! | `sweep` | a merged sweep's distance (or kept output) against each parameter ([`sweep`]) |
 //! | `sensitivity-morris`, `sensitivity-sobol` | a sweep's sensitivity indices ([`sensitivity`]) |
 //! | `contrast` | a contrast's paired differences over time ([`contrast`]) |
@@ -25,7 +27,9 @@ mod draw;
 mod font;
 pub mod history;
 pub mod posterior;
+pub mod sbc;
 pub mod scale;
+pub mod schedule;
 pub mod sensitivity;
 mod svg;
 pub mod sweep;
@@ -228,6 +232,28 @@ pub fn render_history(data: &history::History, format: Format) -> Result<Vec<u8>
         format,
         |area| history::draw(data, area),
         |area| history::draw(data, area),
+    )
+}
+
+/// A calibration's free schedules over time, as bytes.
+pub fn render_schedules(data: &schedule::Schedules, format: Format) -> Result<Vec<u8>, PlotError> {
+    render_with(
+        schedule::STEM,
+        data.size(),
+        format,
+        |area| schedule::draw(data, area),
+        |area| schedule::draw(data, area),
+    )
+}
+
+/// A simulation-based calibration's rank histograms, as bytes.
+pub fn render_sbc(data: &sbc::SbcFigure, format: Format) -> Result<Vec<u8>, PlotError> {
+    render_with(
+        sbc::STEM,
+        data.size(),
+        format,
+        |area| sbc::draw(data, area),
+        |area| sbc::draw(data, area),
     )
 }
 

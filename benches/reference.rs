@@ -156,8 +156,7 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     bench(&mut c);
     c.final_summary();
-    let Some(reference) = median_ns_per("reference_loop", AGENTS as f64 * f64::from(MONTHS))
-    else {
+    let Some(reference) = median_ns_per("reference_loop", AGENTS as f64 * f64::from(MONTHS)) else {
         return;
     };
     println!("\nreference loop: {reference:.3} ns per agent-month (1 thread)");

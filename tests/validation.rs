@@ -305,6 +305,12 @@ fn simulation_based_calibration_at_200_replications() {
             ("max_generations = 3", "max_generations = 6"),
         ],
     );
+    // The observed file names the targets' units (the replications' data replace its values).
+    fs::copy(
+        common::path("tests/fixtures/calibration/model-data.csv"),
+        dir.path().join("model-data.csv"),
+    )
+    .unwrap();
     let out = common::path("output/sbc-200");
     diaspora()
         .arg("sbc")

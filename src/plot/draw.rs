@@ -253,11 +253,22 @@ fn x_range(years: (i32, i32)) -> std::ops::Range<f64> {
 /// A chart over years (x) and values on a chosen axis (y).
 pub(super) type YearChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, ValueRange>>;
 
-/// A value [`Axis`] as plotters' coordinate: linear in axis coordinates, its ticks and light
-/// lines where the axis puts them.
+/// A value axis as plotters' coordinate: linear, with the ticks and light lines its axis chose
+/// (an [`Axis`] here, a schedule's axis in `schedule.rs`).
 pub(super) struct ValueRange {
     linear: RangedCoordf64,
-    axis: Axis,
+    ticks: Vec<f64>,
+    minor: Vec<f64>,
+}
+
+impl ValueRange {
+    pub(super) fn new(range: std::ops::Range<f64>, ticks: &[f64], minor: &[f64]) -> Self {
+        Self {
+            linear: range.into(),
+            ticks: ticks.to_vec(),
+            minor: minor.to_vec(),
+        }
+    }
 }
 
 impl Ranged for ValueRange {
@@ -270,14 +281,14 @@ impl Ranged for ValueRange {
 
     fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
         if hint.weight().allow_light_points() {
-            self.axis.minor.clone()
+            self.minor.clone()
         } else {
-            self.axis.ticks.clone()
+            self.ticks.clone()
         }
     }
 
     fn range(&self) -> std::ops::Range<f64> {
-        0.0..self.axis.top
+        self.linear.range()
     }
 }
 
@@ -361,10 +372,7 @@ pub(super) fn value_axes<'a, DB: DrawingBackend>(
     if !caption.is_empty() {
         builder.caption(caption, font(sizes.caption));
     }
-    let y = ValueRange {
-        linear: (0f64..axis.top).into(),
-        axis: axis.clone(),
-    };
+    let y = ValueRange::new(0.0..axis.top, &axis.ticks, &axis.minor);
     let mut chart = builder.build_cartesian_2d(x.range.clone(), y).d()?;
     let y_label = |a: &f64| thousands(axis.value_at(*a));
     let mut mesh = chart.configure_mesh();

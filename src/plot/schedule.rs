@@ -9,12 +9,10 @@
 use std::path::Path;
 
 use plotters::coord::Shift;
-use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
-use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::draw::{Swatch, footer, header_height, thousands};
+use super::draw::{Swatch, ValueRange, footer, header_height, thousands};
 use super::font::font;
 use super::posterior::{POSTERIOR, PRIOR, number, read_csv};
 use super::scale::{Choice, SPAN, Scale};
@@ -343,33 +341,6 @@ impl ValueAxis {
     }
 }
 
-/// [`ValueAxis`] as plotters' coordinate: linear in axis coordinates, with its own ticks.
-struct ValueRange {
-    linear: RangedCoordf64,
-    axis: ValueAxis,
-}
-
-impl Ranged for ValueRange {
-    type FormatOption = DefaultFormatting;
-    type ValueType = f64;
-
-    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
-        self.linear.map(value, limit)
-    }
-
-    fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
-        if hint.weight().allow_light_points() {
-            self.axis.minor.clone()
-        } else {
-            self.axis.ticks.clone()
-        }
-    }
-
-    fn range(&self) -> std::ops::Range<f64> {
-        self.axis.range.0..self.axis.range.1
-    }
-}
-
 /// Every value a schedule's panel shows (what decides its axis).
 fn values(s: &Schedule) -> Vec<f64> {
     s.knots
@@ -476,10 +447,7 @@ fn schedule_panel<DB: DrawingBackend>(
         f64::from(s.knots.last().map_or(0, |k| k.year)),
     );
     let pad = ((last - first) * 0.04).max(0.5);
-    let y = ValueRange {
-        linear: (axis.range.0..axis.range.1).into(),
-        axis: axis.clone(),
-    };
+    let y = ValueRange::new(axis.range.0..axis.range.1, &axis.ticks, &axis.minor);
     let mut chart = ChartBuilder::on(&panel.margin(chart_top, 16, 16, 24))
         .x_label_area_size(80)
         .y_label_area_size(140)

@@ -218,7 +218,7 @@ mod tests {
         for year in 0..40 {
             // Joiners wait beyond the current limit, a few with equal thresholds.
             for _ in 0..rng.random_range(0..300) {
-                let threshold = if agent % 17 == 0 {
+                let threshold = if agent.is_multiple_of(17) {
                     limit + 1.0
                 } else {
                     limit + rng.random::<f64>() * 5.0

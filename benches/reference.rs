@@ -16,9 +16,10 @@
 
 use std::path::{Path, PathBuf};
 
-use criterion::{Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput};
 use diaspora::engine::rng::{Purpose, stream};
-use diaspora::engine::{Observer, Simulation, YearTally};
+use diaspora::engine::{Observer, RunStats, Simulation, YearTally};
 use diaspora::scenario::Scenario;
 use rand::Rng as _;
 use rayon::prelude::*;
@@ -92,44 +93,42 @@ fn bench(c: &mut Criterion) {
     });
 
     for (name, rel) in SCENARIOS {
-        let s = load(rel);
-        let sim = Simulation::new(&s.model);
-        let stats = pool
-            .install(|| sim.run(s.run.seed, 0, &mut Discard))
-            .unwrap();
+        let stats = bench_replicate(&mut group, &pool, name, rel, |s| s.agent_months);
         eprintln!(
             "{name}: {} agents, {} agent-months, {:.3} events per agent-month",
             stats.agents_created,
             stats.agent_months,
             stats.events as f64 / stats.agent_months as f64
         );
-        group.throughput(Throughput::Elements(stats.agent_months));
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                pool.install(|| sim.run(s.run.seed, 0, &mut Discard))
-                    .unwrap()
-            })
-        });
     }
-
     let (name, rel) = BASELINE;
-    let s = load(rel);
-    let sim = Simulation::new(&s.model);
-    let stats = pool
-        .install(|| sim.run(s.run.seed, 0, &mut Discard))
-        .unwrap();
+    let stats = bench_replicate(&mut group, &pool, name, rel, |s| s.events);
     eprintln!(
         "{name}: {} agents, {} agent-months, {} events",
         stats.agents_created, stats.agent_months, stats.events
     );
-    group.throughput(Throughput::Elements(stats.events));
-    group.bench_function(name, |b| {
-        b.iter(|| {
-            pool.install(|| sim.run(s.run.seed, 0, &mut Discard))
-                .unwrap()
-        })
-    });
     group.finish();
+}
+
+/// Benchmarks one replicate of scenario `rel` on `pool` as `name`, its throughput counted in
+/// the units `per` reads from the replicate's statistics (agent-months, events); returns them.
+fn bench_replicate(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    pool: &rayon::ThreadPool,
+    name: &str,
+    rel: &str,
+    per: fn(&RunStats) -> u64,
+) -> RunStats {
+    let s = load(rel);
+    let sim = Simulation::new(&s.model);
+    let run = || {
+        pool.install(|| sim.run(s.run.seed, 0, &mut Discard))
+            .unwrap()
+    };
+    let stats = run();
+    group.throughput(Throughput::Elements(per(&stats)));
+    group.bench_function(name, |b| b.iter(run));
+    stats
 }
 
 /// Median nanoseconds per unit (agent-month, event) of a benchmark in this run, from

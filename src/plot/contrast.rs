@@ -80,7 +80,7 @@ impl ContrastFigure {
 
     /// Size in pixels.
     pub fn size(&self) -> (u32, u32) {
-        let rows = self.panels.len().div_ceil(COLUMNS).max(1) as u32;
+        let rows = super::draw::grid_rows(self.panels.len(), COLUMNS) as u32;
         (2600, header_height(2600, &self.label) + 760 * rows)
     }
 }
@@ -103,8 +103,7 @@ pub fn draw<DB: DrawingBackend>(
             .map_err(e)?;
         return Ok(());
     }
-    let rows = data.panels.len().div_ceil(COLUMNS).max(1);
-    let areas = body.split_evenly((rows, COLUMNS));
+    let areas = super::draw::panel_grid(&body, data.panels.len(), COLUMNS);
     for ((series, line), area) in data.panels.iter().zip(areas.iter()) {
         let (y0, y1) = (
             *line.keys().next().expect("years"),

@@ -250,6 +250,20 @@ fn x_range(years: (i32, i32)) -> std::ops::Range<f64> {
     f64::from(years.0) - 0.5..f64::from(years.1) + 0.5
 }
 
+/// Rows of a grid of `n` panels, `columns` to a row (at least one row).
+pub(super) fn grid_rows(n: usize, columns: usize) -> usize {
+    n.div_ceil(columns).max(1)
+}
+
+/// `body` split into a grid for `n` panels, `columns` to a row, filled row by row.
+pub(super) fn panel_grid<DB: DrawingBackend>(
+    body: &DrawingArea<DB, Shift>,
+    n: usize,
+    columns: usize,
+) -> Vec<DrawingArea<DB, Shift>> {
+    body.split_evenly((grid_rows(n, columns), columns))
+}
+
 /// A chart over years (x) and values on a chosen axis (y).
 pub(super) type YearChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, ValueRange>>;
 

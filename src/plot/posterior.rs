@@ -135,7 +135,7 @@ impl Marginals {
 
     /// Figure size in pixels.
     pub fn size(&self) -> (u32, u32) {
-        let rows = self.marginals.len().div_ceil(COLUMNS).max(1) as u32;
+        let rows = super::draw::grid_rows(self.marginals.len(), COLUMNS) as u32;
         let width = PANEL.0 * COLUMNS as u32;
         (
             width,
@@ -202,8 +202,7 @@ pub fn draw<DB: DrawingBackend>(
         .draw_text(legend, &font(26).pos(top), (centre, 0))
         .map_err(e)?;
     let body = below.split_vertically(LEGEND).1;
-    let rows = data.marginals.len().div_ceil(COLUMNS).max(1);
-    let panels = body.split_evenly((rows, COLUMNS));
+    let panels = super::draw::panel_grid(&body, data.marginals.len(), COLUMNS);
     for (m, area) in data.marginals.iter().zip(panels.iter()) {
         let (lo, hi) = m.prior.bounds();
         let (lo, hi) = (axis_value(&m.prior, lo), axis_value(&m.prior, hi));

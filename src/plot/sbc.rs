@@ -163,7 +163,7 @@ impl SbcFigure {
     /// Size in pixels.
     pub fn size(&self) -> (u32, u32) {
         let columns = self.parameters.len().clamp(1, COLUMNS) as u32;
-        let rows = self.parameters.len().div_ceil(COLUMNS).max(1) as u32;
+        let rows = super::draw::grid_rows(self.parameters.len(), COLUMNS) as u32;
         let width = (PANEL.0 * columns).max(1800);
         (
             width,
@@ -232,9 +232,8 @@ pub fn draw<DB: DrawingBackend>(
     )?;
     let h = area.dim_in_pixel().1;
     let (body, foot) = area.split_vertically(h - FOOT);
-    let columns = data.parameters.len().clamp(1, COLUMNS);
-    let rows = data.parameters.len().div_ceil(COLUMNS).max(1);
-    let panels = body.split_evenly((rows, columns));
+    let n = data.parameters.len();
+    let panels = super::draw::panel_grid(&body, n, n.clamp(1, COLUMNS));
     for (ranks, panel) in data.parameters.iter().zip(&panels) {
         ranks_panel(ranks, data.draws, panel).map_err(|m| format!("{}: {m}", ranks.parameter))?;
     }

@@ -215,7 +215,7 @@ impl Schedules {
     /// Size in pixels.
     pub fn size(&self) -> (u32, u32) {
         let columns = self.schedules.len().clamp(1, COLUMNS) as u32;
-        let rows = self.schedules.len().div_ceil(COLUMNS).max(1) as u32;
+        let rows = super::draw::grid_rows(self.schedules.len(), COLUMNS) as u32;
         let width = (PANEL.0 * columns).max(1800);
         (
             width,
@@ -375,9 +375,8 @@ pub fn draw<DB: DrawingBackend>(
     )?;
     let h = area.dim_in_pixel().1;
     let (body, foot) = area.split_vertically(h - FOOT);
-    let columns = data.schedules.len().clamp(1, COLUMNS);
-    let rows = data.schedules.len().div_ceil(COLUMNS).max(1);
-    let panels = body.split_evenly((rows, columns));
+    let n = data.schedules.len();
+    let panels = super::draw::panel_grid(&body, n, n.clamp(1, COLUMNS));
     // Every chart starts below the most caption lines of any panel, so panels side by side
     // share their axes' height.
     let lines = data.schedules.iter().map(|s| captions(s).len()).max();

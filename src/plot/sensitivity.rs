@@ -101,7 +101,7 @@ impl Sensitivity {
 
     /// Size in pixels.
     pub fn size(&self) -> (u32, u32) {
-        let rows = self.panels.len().div_ceil(COLUMNS).max(1) as u32;
+        let rows = super::draw::grid_rows(self.panels.len(), COLUMNS) as u32;
         let params = self
             .panels
             .iter()
@@ -134,8 +134,7 @@ pub fn draw<DB: DrawingBackend>(
         "Morris screening: mean absolute effect μ* against spread σ"
     };
     let body = super::draw::header(root, title, &data.label)?;
-    let rows = data.panels.len().div_ceil(COLUMNS).max(1);
-    let areas = body.split_evenly((rows, COLUMNS));
+    let areas = super::draw::panel_grid(&body, data.panels.len(), COLUMNS);
     for (panel, area) in data.panels.iter().zip(areas.iter()) {
         if data.method == "sobol" {
             sobol_panel(panel, area)?;

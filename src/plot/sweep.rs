@@ -88,7 +88,7 @@ impl SweepFigure {
 
     /// Size in pixels.
     pub fn size(&self) -> (u32, u32) {
-        let rows = self.parameters.len().div_ceil(COLUMNS).max(1) as u32;
+        let rows = super::draw::grid_rows(self.parameters.len(), COLUMNS) as u32;
         let width = PANEL_SIZE.0 * COLUMNS as u32;
         (
             width,
@@ -114,8 +114,7 @@ pub fn draw<DB: DrawingBackend>(
     let area = super::draw::header(root, &title, &data.label)?;
     let h = area.dim_in_pixel().1;
     let (body, foot) = area.split_vertically(h - 80);
-    let rows = data.parameters.len().div_ceil(COLUMNS).max(1);
-    let panels = body.split_evenly((rows, COLUMNS));
+    let panels = super::draw::panel_grid(&body, data.parameters.len(), COLUMNS);
     let ys: Vec<f64> = data.runs.iter().filter_map(|r| r.y).collect();
     let scale = Scale::choose(data.y_scale, ys.iter().copied());
     let axis = scale.axis(ys.iter().copied().fold(0.0, f64::max));
